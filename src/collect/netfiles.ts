@@ -1,0 +1,59 @@
+// The parsed /proc/<pid>/net/* files of one target, read at most once per cycle and shared by
+// every collector. A missing optional file (sockstat6 without IPv6) is `undefined`.
+import { ProcReader, isGone } from '../procfs/read';
+import { parseSockstat, Sockstat } from '../procfs/sockstat';
+import { parseSnmp, Snmp } from '../procfs/snmp';
+import { Target, TargetGoneError } from '../model';
+
+export class NetFiles {
+  private cache = new Map<string, unknown>();
+
+  constructor(
+    private readonly reader: ProcReader,
+    private readonly procRoot: string,
+    readonly target: Target,
+  ) {}
+
+  /** sockstat is present in every network namespace: missing means the process left. */
+  sockstat(): Sockstat {
+    return this.memo('sockstat', () => parseSockstat(this.required('sockstat')));
+  }
+
+  /** Absent when the kernel has no IPv6 (module not loaded or ipv6.disable=1). */
+  sockstat6(): Sockstat | undefined {
+    return this.memo('sockstat6', () => {
+      const text = this.optional('sockstat6');
+      return text === undefined ? undefined : parseSockstat(text);
+    });
+  }
+
+  snmp(): Snmp {
+    return this.memo('snmp', () => parseSnmp(this.required('snmp')));
+  }
+
+  private memo<T>(name: string, load: () => T): T {
+    if (!this.cache.has(name)) this.cache.set(name, load());
+    return this.cache.get(name) as T;
+  }
+
+  private path(file: string): string {
+    return `${this.procRoot}/${this.target.pid}/net/${file}`;
+  }
+
+  private required(file: string): string {
+    try {
+      return this.reader.read(this.path(file));
+    } catch (err) {
+      if (isGone(err)) throw new TargetGoneError(this.target.pid, err);
+      throw err;
+    }
+  }
+
+  private optional(file: string): string | undefined {
+    const text = this.reader.readOptional(this.path(file));
+    // ENOENT on an optional file is ambiguous: no IPv6, or the process just exited. Ask sockstat,
+    // which always exists while the process does.
+    if (text === undefined) this.required('sockstat');
+    return text;
+  }
+}

@@ -1,0 +1,16 @@
+// snmp → established. `Tcp: CurrEstab` is per network namespace and counts IPv4 and IPv6
+// sockets in ESTABLISHED (and, since 6.10, CLOSE_WAIT) state.
+import { Sample, Target } from '../model';
+import { NetFiles } from './netfiles';
+import { Collector } from './collector';
+import { MalformedError } from './fields';
+
+export class SnmpCollector implements Collector {
+  readonly name = 'snmp';
+
+  collect(target: Target, files: NetFiles): Sample[] {
+    const estab = files.snmp().Tcp?.CurrEstab;
+    if (estab === undefined || estab < 0) throw new MalformedError('snmp', target.pid, 'no valid Tcp CurrEstab');
+    return [{ key: 'established', value: estab, kind: 'gauge' }];
+  }
+}

@@ -1,0 +1,65 @@
+// Loads the configuration once, at start: defaults < file (YAML or JSON) < environment < flags.
+// Unknown keys and bad values fail with the key's name; the result is frozen.
+import * as fs from 'fs';
+import convict from 'convict';
+import YAML from 'yaml';
+import { Settings, checkSettings, schema } from './schema';
+
+export class ConfigError extends Error {
+  readonly code = 'ECONFIG';
+}
+
+export interface LoadOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Flag values by dotted key, applied last. */
+  overrides?: Record<string, unknown>;
+}
+
+export interface Loaded {
+  settings: Readonly<Settings>;
+  /** The effective configuration as JSON, with sensitive values masked. */
+  printable(): string;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Loaded {
+  try {
+    const config = convict(schema, { env: opts.env ?? process.env, args: [] });
+    if (opts.file) config.load(readFile(opts.file));
+    for (const [key, value] of Object.entries(opts.overrides ?? {})) {
+      if (value !== undefined) config.set(key as never, value as never);
+    }
+    config.validate({ allowed: 'strict' });
+    const settings = config.getProperties() as Settings;
+    checkSettings(settings);
+    return { settings: deepFreeze(settings), printable: () => JSON.stringify(JSON.parse(config.toString()), null, 2) };
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError((err as Error).message);
+  }
+}
+
+function readFile(file: string): object {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const data: unknown = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+    if (data === null || data === undefined) return {};
+    if (typeof data !== 'object' || Array.isArray(data)) throw new Error('the top level must be a mapping of keys');
+    return data;
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,166 @@
+// Every configuration key, its default, its environment variable and what it means. The README's
+// configuration reference is generated from this schema (npm run docs:config), so it cannot drift.
+import convict from 'convict';
+import { parseInterval } from '../schedule';
+import { compileFilters } from '../discovery/filters';
+
+convict.addFormat({
+  name: 'interval',
+  validate(v: unknown) {
+    parseInterval(String(v)); // throws with the allowed forms
+  },
+  coerce: (v: unknown) => String(v).trim(),
+});
+
+convict.addFormat({
+  name: 'string-list',
+  validate(v: unknown) {
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new Error('must be a list of strings');
+  },
+  coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+});
+
+convict.addFormat({
+  name: 'positive-int',
+  validate(v: unknown) {
+    if (!Number.isInteger(v) || (v as number) < 1) throw new Error('must be a whole number ≥ 1');
+  },
+  coerce: Number,
+});
+
+convict.addFormat({
+  name: 'non-negative-number',
+  validate(v: unknown) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error('must be a number ≥ 0');
+  },
+  coerce: Number,
+});
+
+const filter = (what: string, env: string) => ({
+  doc: what,
+  format: 'string-list',
+  default: [] as string[],
+  env,
+});
+
+export const schema = {
+  interval: {
+    doc: 'How often to collect: seconds (a divisor of 60, a whole number of minutes dividing an hour, or of hours dividing a day) or a cron expression (5 or 6 fields).',
+    format: 'interval',
+    default: '60',
+    env: 'SOCKPULSE_INTERVAL',
+  },
+  cycle_timeout: {
+    doc: 'Deadline of one cycle in seconds; 0 means 80% of the interval, at most 30 s.',
+    format: 'non-negative-number',
+    default: 0,
+    env: 'SOCKPULSE_CYCLE_TIMEOUT',
+  },
+  hostname: {
+    doc: 'Host name reported with every batch; empty means the machine\'s host name (in Kubernetes set it from the node name).',
+    format: String,
+    default: '',
+    env: 'SOCKPULSE_HOSTNAME',
+  },
+  discovery: {
+    mode: {
+      doc: 'Where targets come from: auto (docker when the engine answers, else procfs), docker, procfs (every namespace under the proc root), netns (named namespaces under netns_root).',
+      format: ['auto', 'docker', 'procfs', 'netns'],
+      default: 'auto',
+      env: 'SOCKPULSE_DISCOVERY',
+    },
+    proc_root: {
+      doc: 'The proc filesystem to read (a host\'s /proc mounted elsewhere, or a fixture tree).',
+      format: String,
+      default: '/proc',
+      env: 'SOCKPULSE_PROC_ROOT',
+    },
+    netns_root: {
+      doc: 'Directory of named network namespaces (ip netns).',
+      format: String,
+      default: '/run/netns',
+      env: 'SOCKPULSE_NETNS_ROOT',
+    },
+  },
+  docker: {
+    host: {
+      doc: 'Docker engine endpoint: unix:///path or tcp://host:port.',
+      format: String,
+      default: 'unix:///var/run/docker.sock',
+      env: 'DOCKER_HOST',
+    },
+    tls_verify: {
+      doc: 'Use TLS with the client certificate in cert_path (tcp endpoints).',
+      format: Boolean,
+      default: false,
+      env: 'DOCKER_TLS_VERIFY',
+    },
+    cert_path: {
+      doc: 'Directory holding ca.pem, cert.pem and key.pem.',
+      format: String,
+      default: '',
+      env: 'DOCKER_CERT_PATH',
+    },
+    timeout: {
+      doc: 'Timeout of one Docker API request, in seconds.',
+      format: 'non-negative-number',
+      default: 10,
+      env: 'SOCKPULSE_DOCKER_TIMEOUT',
+    },
+    inspect_concurrency: {
+      doc: 'How many containers are inspected at once (only new or restarted containers are).',
+      format: 'positive-int',
+      default: 8,
+      env: 'SOCKPULSE_DOCKER_INSPECT_CONCURRENCY',
+    },
+    copy_labels: {
+      doc: 'Further Docker labels to copy onto a target\'s labels, by exact name.',
+      format: 'string-list',
+      default: [] as string[],
+      env: 'SOCKPULSE_DOCKER_COPY_LABELS',
+    },
+  },
+  filters: {
+    include_names: filter('Keep only containers whose name matches one of these anchored regular expressions.', 'SOCKPULSE_INCLUDE_NAMES'),
+    exclude_names: filter('Drop containers whose name matches one of these anchored regular expressions.', 'SOCKPULSE_EXCLUDE_NAMES'),
+    include_labels: filter('Keep only containers with one of these labels: "key" (present) or "key=regex".', 'SOCKPULSE_INCLUDE_LABELS'),
+    exclude_labels: filter('Drop containers with one of these labels: "key" (present) or "key=regex".', 'SOCKPULSE_EXCLUDE_LABELS'),
+  },
+  output: {
+    enabled: {
+      doc: 'Print every cycle to stdout (always on with --once).',
+      format: Boolean,
+      default: true,
+      env: 'SOCKPULSE_OUTPUT_ENABLED',
+    },
+    format: {
+      doc: 'stdout format: table (one line per namespace) or json (one document per cycle, one per line).',
+      format: ['table', 'json'],
+      default: 'table',
+      env: 'SOCKPULSE_FORMAT',
+    },
+  },
+  log: {
+    level: {
+      doc: 'Log level (logs go to stderr as JSON lines).',
+      format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+      env: 'SOCKPULSE_LOG_LEVEL',
+    },
+  },
+};
+
+export type SchemaConfig = convict.Config<ReturnType<typeof defaultsShape>>;
+function defaultsShape() {
+  return convict(schema).getProperties();
+}
+export type Settings = ReturnType<typeof defaultsShape>;
+
+/** Cross-key checks convict cannot express. Throws naming the key. */
+export function checkSettings(s: Settings): void {
+  compileFilters(s.filters);
+  const every = parseInterval(s.interval).seconds;
+  if (s.cycle_timeout > 0 && every !== undefined && s.cycle_timeout > every) {
+    throw new Error(`cycle_timeout: ${s.cycle_timeout} s is longer than the interval (${every} s); cycles would pile up`);
+  }
+}

@@ -1,0 +1,37 @@
+// Builds the configured discovery source.
+import { Discovery } from '../model';
+import { Settings } from '../config/schema';
+import { Logger } from '../log';
+import { compileFilters } from './filters';
+import { DiscoveryOptions } from './common';
+import { ProcfsDiscovery } from './procfs';
+import { NetnsDiscovery } from './netns';
+import { DockerDiscovery } from './docker';
+import { AutoDiscovery } from './auto';
+import { dockerClient } from './docker-client';
+
+export function createDiscovery(s: Settings, log: Logger): Discovery {
+  const f = s.filters;
+  const base: DiscoveryOptions = {
+    procRoot: s.discovery.proc_root,
+    copyLabels: s.docker.copy_labels,
+    filter: compileFilters(f),
+    hasIncludeFilter: f.include_names.length + f.include_labels.length > 0,
+  };
+  const docker = (): DockerDiscovery =>
+    new DockerDiscovery(dockerClient(s.docker), { ...base, concurrency: s.docker.inspect_concurrency, endpoint: s.docker.host });
+  switch (s.discovery.mode) {
+    case 'docker':
+      return docker();
+    case 'procfs':
+      return new ProcfsDiscovery(base);
+    case 'netns':
+      return new NetnsDiscovery({ ...base, netnsRoot: s.discovery.netns_root });
+    default:
+      return new AutoDiscovery(docker(), new ProcfsDiscovery(base), (source, reason) =>
+        source === 'docker'
+          ? log.info({ discovery: source, endpoint: s.docker.host }, 'discovering containers through the Docker engine')
+          : log.info({ discovery: source, reason }, 'Docker engine not answering; scanning every network namespace under the proc root'),
+      );
+  }
+}

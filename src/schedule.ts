@@ -1,0 +1,50 @@
+// The schedule: an interval in seconds becomes a clock-aligned cron expression, so every host's
+// cycles (and timestamps) line up; a cron expression is used as given.
+import * as cron from 'node-cron';
+
+export interface Interval {
+  /** node-cron expression (6 fields, with seconds). */
+  cron: string;
+  /** The period in seconds, when the schedule is a fixed interval. */
+  seconds?: number;
+}
+
+const ALLOWED =
+  'seconds dividing a minute (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30), minutes dividing an hour (60, 120, 180, 240, 300, 360, 600, 900, 1200, 1800), ' +
+  'hours dividing a day (3600, 7200, 10800, 14400, 21600, 28800, 43200, 86400), or a cron expression';
+
+export function parseInterval(value: string): Interval {
+  const v = value.trim();
+  if (/^\d+$/.test(v)) {
+    const s = Number(v);
+    const expr = cronFor(s);
+    if (!expr) throw new Error(`${s} cannot be kept aligned to the clock; use ${ALLOWED}`);
+    return { cron: expr, seconds: s };
+  }
+  const fields = v.split(/\s+/).length;
+  if ((fields === 5 || fields === 6) && cron.validate(v)) return { cron: v };
+  throw new Error(`"${value}" is neither a number of seconds nor a valid cron expression; use ${ALLOWED}`);
+}
+
+function cronFor(s: number): string | undefined {
+  if (s >= 1 && s < 60 && 60 % s === 0) return s === 1 ? '* * * * * *' : `*/${s} * * * * *`;
+  if (s % 60 === 0 && s < 3600 && 60 % (s / 60) === 0) return `0 */${s / 60} * * * *`;
+  if (s % 3600 === 0 && s <= 86400 && 24 % (s / 3600) === 0) return `0 0 */${s / 3600} * * *`;
+  return undefined;
+}
+
+/** Unix seconds of `at`, aligned down to the period (or to the second for cron schedules). */
+export function alignedTimestamp(at: Date, seconds?: number): number {
+  const t = Math.floor(at.getTime() / 1000);
+  return seconds ? t - (t % seconds) : t;
+}
+
+/** Calls `onTick` on the schedule. Overlap is the caller's business (Agent.tick never overlaps). */
+export function startSchedule(interval: Interval, onTick: (at: Date) => void): { stop(): Promise<void> } {
+  const task = cron.schedule(interval.cron, (ctx) => onTick(ctx.date), { name: 'sockpulse-cycle' });
+  return {
+    async stop() {
+      await task.destroy();
+    },
+  };
+}
