@@ -3,8 +3,8 @@
 /** A kernel file that exists but does not hold what it must. Counted as a collect error. */
 export class MalformedError extends Error {
   readonly code = 'EMALFORMED';
-  constructor(readonly file: string, readonly pid: number, detail: string) {
-    super(`/proc/${pid}/net/${file}: ${detail}`);
+  constructor(readonly path: string, detail: string) {
+    super(`${path}: ${detail}`);
   }
 }
 

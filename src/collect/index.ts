@@ -53,6 +53,7 @@ export class CollectStage {
       }
     }
     this.assertSameNamespace(target);
+    for (const p of files.problems) errors.push(toError(p, target));
     return samples;
   }
 

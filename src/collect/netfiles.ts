@@ -4,9 +4,12 @@ import { ProcReader, isGone } from '../procfs/read';
 import { parseSockstat, Sockstat } from '../procfs/sockstat';
 import { parseSnmp, Snmp } from '../procfs/snmp';
 import { Target, TargetGoneError } from '../model';
+import { MalformedError } from './fields';
 
 export class NetFiles {
   private cache = new Map<string, unknown>();
+  /** Malformed-file findings that did not stop the other numbers from being read. */
+  readonly problems: MalformedError[] = [];
 
   constructor(
     private readonly reader: ProcReader,
@@ -29,6 +32,11 @@ export class NetFiles {
 
   snmp(): Snmp {
     return this.memo('snmp', () => parseSnmp(this.required('snmp')));
+  }
+
+  /** Records that `file` lacks fields it always has; what could be read is still reported. */
+  malformed(file: string, missing: string[]): void {
+    this.problems.push(new MalformedError(this.path(file), `missing or invalid ${missing.join(', ')}`));
   }
 
   private memo<T>(name: string, load: () => T): T {

@@ -3,14 +3,16 @@
 import { Sample, Target } from '../model';
 import { NetFiles } from './netfiles';
 import { Collector } from './collector';
-import { MalformedError } from './fields';
 
 export class SnmpCollector implements Collector {
   readonly name = 'snmp';
 
-  collect(target: Target, files: NetFiles): Sample[] {
+  collect(_target: Target, files: NetFiles): Sample[] {
     const estab = files.snmp().Tcp?.CurrEstab;
-    if (estab === undefined || estab < 0) throw new MalformedError('snmp', target.pid, 'no valid Tcp CurrEstab');
+    if (estab === undefined || estab < 0) {
+      files.malformed('snmp', ['Tcp CurrEstab']);
+      return [];
+    }
     return [{ key: 'established', value: estab, kind: 'gauge' }];
   }
 }

@@ -8,7 +8,7 @@
 import { Sample, Target } from '../model';
 import { NetFiles } from './netfiles';
 import { Collector } from './collector';
-import { MalformedError, sumParts } from './fields';
+import { sumParts } from './fields';
 
 export class SockstatCollector implements Collector {
   readonly name = 'sockstat';
@@ -20,7 +20,13 @@ export class SockstatCollector implements Collector {
     const gauge = (key: string, value: number | undefined, hostWide = false): void => {
       if (value !== undefined) out.push({ key, value, kind: 'gauge', ...(hostWide ? { hostWide } : {}) });
     };
-    const field = (s: typeof v4 | undefined, proto: string, name: string): number | undefined => s?.[proto]?.[name];
+    const missing: string[] = [];
+    // Fields every kernel since 2.6 writes: absent means the file is damaged, which is reported.
+    const field = (s: typeof v4 | undefined, proto: string, name: string): number | undefined => {
+      const v = s?.[proto]?.[name];
+      if (v === undefined && s !== undefined) missing.push(`${proto}${s === v6 ? '(6)' : ''} ${name}`);
+      return v;
+    };
 
     gauge('inuse', sumParts(field(v4, 'TCP', 'inuse'), v6, field(v6, 'TCP6', 'inuse')));
     gauge('timewait', field(v4, 'TCP', 'tw'));
@@ -33,7 +39,7 @@ export class SockstatCollector implements Collector {
       gauge('tcp_mem_pages', field(v4, 'TCP', 'mem'), true);
       gauge('udp_mem_pages', field(v4, 'UDP', 'mem'), true);
     }
-    if (out.length === 0) throw new MalformedError('sockstat', target.pid, 'no known field could be read');
+    if (missing.length > 0) files.malformed(missing.some((m) => m.includes('(6)')) ? 'sockstat6' : 'sockstat', missing);
     return out;
   }
 }

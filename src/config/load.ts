@@ -29,6 +29,8 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
     for (const [key, value] of Object.entries(opts.overrides ?? {})) {
       if (value !== undefined) config.set(key as never, value as never);
     }
+    // A file may say `interval: 30` (a number); everything downstream takes the string form.
+    config.set('interval', String(config.get('interval')));
     config.validate({ allowed: 'strict' });
     const settings = config.getProperties() as Settings;
     checkSettings(settings);

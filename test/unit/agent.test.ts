@@ -1,0 +1,117 @@
+// The tick's contract: never overlaps (a skipped tick is counted, not queued), always has a
+// deadline, never rejects, and one failing or slow sink does not hold up another.
+// Discovery here is the real procfs source over the fixture tree, made slow or broken by a
+// wrapper; sinks record what they were given.
+import * as path from 'path';
+import { Writable } from 'stream';
+import { Agent } from '../../src/agent';
+import { CollectStage } from '../../src/collect';
+import { ProcfsDiscovery } from '../../src/discovery/procfs';
+import { createLogger } from '../../src/log';
+import { Batch, Discovery, DiscoveryResult, Sink, SinkResult } from '../../src/model';
+
+const ROOT = path.join(__dirname, '..', 'fixtures', 'proctree');
+const procfs = new ProcfsDiscovery({ procRoot: ROOT, copyLabels: [], filter: () => true, hasIncludeFilter: false });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class Slow implements Discovery {
+  readonly name = 'slow';
+  calls = 0;
+  constructor(private readonly ms: number, private readonly fail = false) {}
+  async discover(): Promise<DiscoveryResult> {
+    this.calls++;
+    await sleep(this.ms);
+    if (this.fail) throw new Error('boom');
+    return procfs.discover();
+  }
+}
+
+class Recorder implements Sink {
+  batches: Batch[] = [];
+  constructor(readonly name: string, private readonly behave: () => Promise<SinkResult> = async () => ({ status: 'ok', sent: 1 })) {}
+  async start() {}
+  async write(b: Batch): Promise<SinkResult> {
+    this.batches.push(b);
+    return this.behave();
+  }
+  async close() {}
+}
+
+function logSink() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(JSON.parse(String(chunk)));
+      cb();
+    },
+  });
+  return { lines, log: createLogger('debug', stream) };
+}
+
+function agent(discovery: Discovery, sinks: Sink[], timeoutMs = 2000, log = createLogger('silent')) {
+  return new Agent({ discovery, collect: new CollectStage(ROOT), sinks, log, hostname: 'h', stepSeconds: 1, cycleTimeoutMs: timeoutMs });
+}
+
+describe('Agent.tick', () => {
+  it('skips and counts ticks that arrive while a cycle runs, and logs once', async () => {
+    const slow = new Slow(300);
+    const { lines, log } = logSink();
+    const a = agent(slow, [], 2000, log);
+    a.tick(new Date());
+    a.tick(new Date());
+    a.tick(new Date());
+    await a.idle();
+    expect(slow.calls).toBe(1);
+    expect(a.ticksSkipped).toBe(2);
+    expect(lines.filter((l) => /ticks were skipped/.test(String(l.msg)))).toEqual([expect.objectContaining({ skipped: 2 })]);
+    a.tick(new Date()); // the next tick after the cycle ends runs again
+    await a.idle();
+    expect(slow.calls).toBe(2);
+  });
+});
+
+describe('Agent.runCycle', () => {
+  it('ends a cycle whose discovery outlives the deadline, with a timeout error and no targets', async () => {
+    const sink = new Recorder('r');
+    const t0 = Date.now();
+    const { batch } = await agent(new Slow(5000), [sink], 200).runCycle();
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(batch.results).toEqual([]);
+    expect(batch.errors).toEqual([expect.objectContaining({ stage: 'discover', code: 'ETIMEDOUT' })]);
+    expect(sink.batches).toHaveLength(1); // the sinks still hear about the failed cycle
+  });
+
+  it('does not reject when discovery throws', async () => {
+    const { batch } = await agent(new Slow(0, true), []).runCycle();
+    expect(batch.errors[0]).toMatchObject({ stage: 'discover', code: 'EDISCOVER', message: 'boom' });
+  });
+
+  it('delivers to every sink although one throws and one hangs past the deadline', async () => {
+    const good = new Recorder('good');
+    const throws = new Recorder('throws', async () => {
+      throw new Error('socket closed');
+    });
+    const hangs = new Recorder('hangs', () => new Promise(() => {}));
+    const { batch, deliveries } = await agent(procfs, [throws, hangs, good], 300).runCycle();
+    expect(good.batches).toEqual([batch]);
+    expect(deliveries).toEqual([
+      { sink: 'throws', result: { status: 'failed', error: 'socket closed' } },
+      { sink: 'hangs', result: { status: 'retryable', error: 'cycle deadline passed' } },
+      { sink: 'good', result: { status: 'ok', sent: 1 } },
+    ]);
+  });
+
+  it('aligns the timestamp to the interval', async () => {
+    const a = new Agent({
+      discovery: procfs,
+      collect: new CollectStage(ROOT),
+      sinks: [],
+      log: createLogger('silent'),
+      hostname: 'h',
+      stepSeconds: 60,
+      cycleTimeoutMs: 2000,
+    });
+    const { batch } = await a.runCycle(new Date(1_700_000_059_000));
+    expect(batch.timestamp).toBe(1_700_000_040);
+  });
+});

@@ -1,0 +1,68 @@
+// The whole procfs pipeline (discovery → collection → JSON document) over a fixture proc tree
+// of real kernel text (test/fixtures/proctree/README.md), compared with a golden file.
+// After an intended change: UPDATE_GOLDEN=1 npx jest test/unit/golden.test.ts, and review the diff.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Agent } from '../../src/agent';
+import { CollectStage } from '../../src/collect';
+import { ProcfsDiscovery } from '../../src/discovery/procfs';
+import { createLogger } from '../../src/log';
+import { batchDocument } from '../../src/sinks/json-doc';
+import { renderTable } from '../../src/sinks/table';
+
+// Relative, so paths in error messages are the same in every checkout.
+const ROOT = path.relative(process.cwd(), path.join(__dirname, '..', 'fixtures', 'proctree'));
+const GOLDEN = path.join(__dirname, '..', 'fixtures', 'golden');
+
+async function cycle() {
+  const agent = new Agent({
+    discovery: new ProcfsDiscovery({ procRoot: ROOT, copyLabels: [], filter: () => true, hasIncludeFilter: false }),
+    collect: new CollectStage(ROOT),
+    sinks: [],
+    log: createLogger('silent'),
+    hostname: 'fixture-host',
+    stepSeconds: 60,
+    cycleTimeoutMs: 5000,
+  });
+  const { batch } = await agent.runCycle(new Date(1_700_000_059_000));
+  // Only what depends on the machine running the test is pinned.
+  batch.kernel = '6.18.44-fixture';
+  batch.cycle.discover_ms = 0;
+  batch.cycle.collect_ms = 0;
+  return batch;
+}
+
+function golden(name: string, actual: string): void {
+  const file = path.join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN === '1') fs.writeFileSync(file, actual);
+  expect(actual).toBe(fs.readFileSync(file, 'utf8'));
+}
+
+describe('procfs pipeline on a fixture proc tree', () => {
+  it('produces the golden JSON document', async () => {
+    golden('proctree.json', `${JSON.stringify(batchDocument(await cycle()), null, 2)}\n`);
+  });
+
+  it('produces the golden table', async () => {
+    golden('proctree.txt', renderTable(await cycle()));
+  });
+
+  // The golden file is reviewed by eye; these are the facts it must hold, asserted by name.
+  it('keeps host-wide numbers on the host and absent values absent', async () => {
+    const doc = batchDocument(await cycle()) as {
+      host_wide: Record<string, number>;
+      targets: { pid: number; scope: string; stats: Record<string, number | null> }[];
+      cycle: { skipped: number; errors: number };
+    };
+    const byPid = new Map(doc.targets.map((t) => [t.pid, t]));
+    expect(doc.host_wide).toEqual({ orphan: 0, tcp_alloc: 1, tcp_mem_pages: 142, udp_mem_pages: 0 });
+    expect(byPid.get(300)!.stats).toEqual({ established: 11, inuse: 15, timewait: 3, orphan: null, total: 18, udp: 3 });
+    expect(byPid.get(400)!.stats.orphan).toBeNull(); // its sockstat says orphan 7: host-wide, not the pod's
+    expect(byPid.get(500)!.stats).toMatchObject({ inuse: 10, udp: 2 }); // no sockstat6: the IPv4 parts are whole
+    expect(byPid.get(600)!.stats).toEqual({ established: 11, inuse: null, timewait: null, orphan: null, total: 3, udp: null });
+    expect(byPid.has(700)).toBe(false); // host-network process: part of the host target
+    expect(byPid.has(800)).toBe(false); // vanished: skipped
+    expect(doc.cycle).toMatchObject({ skipped: 1, errors: 1 });
+    expect(doc.targets.filter((t) => t.scope === 'host')).toHaveLength(1);
+  });
+});
