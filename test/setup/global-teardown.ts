@@ -111,7 +111,9 @@ export default async function globalTeardown(): Promise<void> {
     return; // setup started nothing
   }
   if (env.ownerPid !== process.pid) return; // not ours (another run wrote the fixed-path file)
+  const t0 = Date.now();
   await stopDockerd(env);
+  if (env.dockerdPid) console.log(`global-teardown: private dockerd stopped, temp dir removed in ${Date.now() - t0} ms`);
   if (fs.existsSync(ENV_FILE)) {
     // Leave the fixed-path file only if another run has taken it over since.
     const cur = JSON.parse(fs.readFileSync(ENV_FILE, 'utf8')) as TestEnv;

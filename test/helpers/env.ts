@@ -1,0 +1,93 @@
+// What the test run has: root or not, CI or not, and the private Docker engine that
+// test/setup/global-setup.ts started (published through a small JSON file).
+//
+// Policy: root-only suites are skipped (loudly) ONLY on a developer machine that is not root
+// and not CI. Under CI=true a missing prerequisite throws: CI must never skip silently.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const BUILD_DIR = path.join(REPO_ROOT, '.build');
+/** Fixed-path copy of the run's environment (the latest run wins). */
+export const ENV_FILE = path.join(BUILD_DIR, 'test-env.json');
+/** global-setup sets this to its own run's file, so concurrent runs never mix engines. */
+export const ENV_VAR = 'SOCKPULSE_TEST_ENV';
+
+/** Tag of the locally imported test image. */
+export const TEST_IMAGE = 'sockpulse-test:latest';
+/** Label put on every container the helpers start (`sockpulse.test=1`). */
+export const TEST_LABEL = 'sockpulse.test';
+
+export interface DockerEnv {
+  /** Unix socket of the private dockerd (dockerode `socketPath`). */
+  socketPath: string;
+  /** Locally imported test image: busybox (sh, sleep, cat, nc) + /bin/sockmix. */
+  image: string;
+}
+
+/** Content of the env file written by global-setup. */
+export interface TestEnv {
+  docker?: DockerEnv;
+  /** Why no engine was started (not root, unit-only run, …). */
+  skipped?: string;
+  dockerdPid?: number;
+  /** Temp dir holding dockerd's data-root, exec-root, socket and log. */
+  tmpDir?: string;
+  /** Pid of the jest process that ran global-setup (stale-run detection). */
+  ownerPid?: number;
+}
+
+export const isRoot: boolean = typeof process.getuid === 'function' && process.getuid() === 0;
+export const isCI: boolean = process.env.CI === 'true';
+
+export function readTestEnv(): TestEnv | undefined {
+  const file = process.env[ENV_VAR] || ENV_FILE;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as TestEnv;
+  } catch {
+    return undefined;
+  }
+}
+
+function loud(msg: string): void {
+  console.warn(`\n${'#'.repeat(78)}\n# SKIPPED: ${msg}\n${'#'.repeat(78)}\n`);
+}
+
+/**
+ * True when root-only tests can run. False (with a loud warning) when they must be skipped
+ * on a developer machine; throws under CI=true when not root.
+ */
+export function requireRoot(what = 'root-only tests'): boolean {
+  if (isRoot) return true;
+  if (isCI) throw new Error(`CI=true but not root: ${what} cannot run (and must not be skipped)`);
+  loud(`${what}: not running as root`);
+  return false;
+}
+
+/**
+ * The private engine, or undefined when docker tests must be skipped (not root, not CI).
+ * Throws when the engine should be there but is not (root, or CI=true).
+ */
+export function dockerEnv(): DockerEnv | undefined {
+  if (!requireRoot('docker tests')) return undefined;
+  const env = readTestEnv();
+  if (env?.docker && fs.existsSync(env.docker.socketPath)) return env.docker;
+  throw new Error(
+    `no private Docker engine for this run (${env?.skipped ?? 'global-setup did not publish one'}); ` +
+      `see test/setup/global-setup.ts`,
+  );
+}
+
+type SuiteFn = () => void;
+
+/** `describe` for suites that need root; `describe.skip` (loudly) only when not root and not CI. */
+export function describeRoot(name: string, fn: SuiteFn): void {
+  if (requireRoot(`suite "${name}"`)) describe(name, fn);
+  else describe.skip(name, fn);
+}
+
+/** `describe` for suites that need the private Docker engine (and root). */
+export function describeDocker(name: string, fn: SuiteFn): void {
+  if (dockerEnv()) describe(name, fn);
+  else describe.skip(name, fn);
+}
