@@ -36,9 +36,15 @@ export class DockerDiscovery implements Discovery {
     try {
       list = await this.docker.listContainers({ abortSignal: signal } as Docker.ContainerListOptions);
     } catch (err) {
-      const res = failed(this.name, err, this.opts.endpoint);
-      res.errors[0] = { ...res.errors[0], code: ENGINE_DOWN, message: `docker engine at ${this.opts.endpoint} did not answer: ${describe(err)}` };
-      return res;
+      // Host-only until the engine answers again: the host's numbers do not depend on it.
+      const down: StageError = {
+        stage: 'discover',
+        code: ENGINE_DOWN,
+        message: `docker engine at ${this.opts.endpoint} did not answer: ${describe(err)}`,
+        subject: this.opts.endpoint,
+      };
+      const res = this.hostOnly();
+      return { ...res, errors: [down, ...res.errors] };
     }
     try {
       const host = resolveHost(this.reader, procRoot);
@@ -63,6 +69,15 @@ export class DockerDiscovery implements Discovery {
       return { targets, errors, source: this.name, skipped: 0 };
     } catch (err) {
       return failed(this.name, err, procRoot);
+    }
+  }
+
+  private hostOnly(): DiscoveryResult {
+    try {
+      const host = resolveHost(this.reader, this.opts.procRoot);
+      return { targets: groupTargets([], host, () => 'container', [], this.reader, this.opts.procRoot), errors: [], source: this.name, skipped: 0 };
+    } catch (err) {
+      return failed(this.name, err, this.opts.procRoot);
     }
   }
 

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, loadConfig } from '../../src/config/load';
+import { configReference } from '../../src/config/reference';
 
 let dir: string;
 beforeAll(() => {
@@ -77,5 +78,13 @@ describe('loadConfig', () => {
 
   it('says which file is missing', () => {
     expect(() => loadConfig({ file: path.join(dir, 'nope.yaml'), env: {} })).toThrow(/config file .*nope\.yaml.*ENOENT/);
+  });
+});
+
+describe('configuration reference', () => {
+  it('in the README is exactly what the schema generates (npm run docs:config)', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const m = /<!-- config-reference:start -->\n([\s\S]*?)\n<!-- config-reference:end -->/.exec(readme);
+    expect(m?.[1]).toBe(configReference());
   });
 });

@@ -1,0 +1,177 @@
+// The command a user runs: the built CLI (bin/sockpulse.js → dist/), as a child process.
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { REPO_ROOT, describeDocker, describeRoot, dockerEnv } from '../helpers/env';
+import { removeContainer, runSockmix, RunningContainer } from '../helpers/dockerd';
+import { expectedStats, SOCKMIX_BIN, mixArgs } from '../helpers/sockmix';
+
+const BIN = path.join(REPO_ROOT, 'bin', 'sockpulse.js');
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 30000 });
+
+interface Doc {
+  timestamp: number;
+  host: string;
+  kernel: string;
+  cycle: Record<string, number | string>;
+  host_wide: Record<string, number | null>;
+  targets: { netns: number; pid: number; scope: string; containers: { id: string; name: string | null; image: string | null }[]; labels: Record<string, string>; stats: Record<string, number | null> }[];
+  errors: unknown[];
+}
+
+describe('sockpulse CLI: usage and configuration', () => {
+  it('prints usage with --help and exits 0', () => {
+    const r = run(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/--once/);
+  });
+
+  it('prints the package version', () => {
+    const r = run(['--version']);
+    expect(r.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).version);
+  });
+
+  it('exits 2 on an unknown flag, naming it', () => {
+    const r = run(['--onec']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--onec/);
+  });
+
+  it('exits 2 on a bad flag value, naming the key and the allowed values', () => {
+    const r = run(['--once', '--discovery', 'k8s']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/invalid configuration: discovery\.mode.*auto.*docker.*procfs.*netns/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits 2 on an unknown key in the config file, naming the key', () => {
+    const f = path.join(os.tmpdir(), `sp-${randomBytes(4).toString('hex')}.yaml`);
+    fs.writeFileSync(f, 'discovery:\n  mod: procfs\n');
+    try {
+      const r = run(['--once', '-c', f]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/discovery\.mod/);
+    } finally {
+      fs.rmSync(f);
+    }
+  });
+
+  it('exits 2 on a bad environment value', () => {
+    const r = run(['--once'], { SOCKPULSE_INTERVAL: '45' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/interval/);
+  });
+
+  it('--print-config shows the effective configuration, flags over environment', () => {
+    const r = run(['--print-config', '--interval', '30', '--format', 'json'], { SOCKPULSE_INTERVAL: '15', SOCKPULSE_DISCOVERY: 'procfs' });
+    expect(r.status).toBe(0);
+    const cfg = JSON.parse(r.stdout);
+    expect(cfg).toMatchObject({ interval: '30', discovery: { mode: 'procfs' }, output: { format: 'json' } });
+  });
+});
+
+describeRoot('sockpulse CLI on the real kernel', () => {
+  it('falls back to /proc when no Docker engine answers, and says so on stderr', () => {
+    const r = run(['--once', '--format', 'json'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout) as Doc;
+    expect(doc.cycle.discovery).toBe('procfs');
+    expect(r.stderr).toMatch(/Docker engine not answering/);
+  });
+
+  it('--discovery netns reads named namespaces, and counts one without a process as skipped', async () => {
+    const names = [`spa${randomBytes(3).toString('hex')}`, `spb${randomBytes(3).toString('hex')}`];
+    const ip = (...a: string[]) => execFileSync('ip', a, { stdio: 'pipe' });
+    let child: ChildProcess | undefined;
+    try {
+      names.forEach((n) => ip('netns', 'add', n));
+      const mix = { listen4: 3, udp4: 1 };
+      child = spawn('ip', ['netns', 'exec', names[0], SOCKMIX_BIN, ...mixArgs(mix)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve, reject) => {
+        child!.stdout!.on('data', (d) => /ready \d+/.test(String(d)) && resolve());
+        child!.on('exit', (code) => reject(new Error(`sockmix exited with ${code}`)));
+      });
+      const r = run(['--once', '--format', 'json', '--discovery', 'netns']);
+      const doc = JSON.parse(r.stdout) as Doc;
+      const t = doc.targets.find((x) => x.labels.netns_name === names[0]);
+      expect(t).toBeDefined();
+      expect(t!.scope).toBe('netns');
+      expect(t!.stats).toMatchObject({ inuse: 3, udp: 1, total: expectedStats(mix).total });
+      expect(doc.targets.some((x) => x.labels.netns_name === names[1])).toBe(false);
+      expect(doc.cycle.skipped).toBeGreaterThanOrEqual(1);
+    } finally {
+      child?.kill('SIGKILL');
+      names.forEach((n) => spawnSync('ip', ['netns', 'delete', n]));
+    }
+  });
+
+  it('runs as a daemon on an aligned schedule and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [BIN, '--interval', '1', '--format', 'json', '--discovery', 'procfs'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const docs: Doc[] = [];
+    let buf = '';
+    child.stdout!.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        docs.push(JSON.parse(buf.slice(0, i)));
+        buf = buf.slice(i + 1);
+      }
+    });
+    const deadline = Date.now() + 10000;
+    while (docs.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(code).toBe(0);
+    expect(docs.length).toBeGreaterThanOrEqual(3);
+    const ts = docs.map((d) => d.timestamp);
+    expect(ts.slice(1).map((t, i) => t - ts[i])).toEqual(Array(ts.length - 1).fill(1));
+  });
+});
+
+describeDocker('sockpulse --once on a Docker host', () => {
+  let c: RunningContainer;
+  const mix = { listen4: 2, estab4: 3, timewait4: 2, udp4: 1, listen6: 1, udp6: 2 };
+  beforeAll(async () => {
+    c = await runSockmix(mix);
+  });
+  afterAll(async () => {
+    await removeContainer(c.id);
+  });
+
+  it('prints the JSON contract with the container\'s exact numbers', () => {
+    const r = run(['--once', '--format', 'json'], { DOCKER_HOST: `unix://${dockerEnv()!.socketPath}` });
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout) as Doc;
+    expect(Object.keys(doc)).toEqual(['timestamp', 'host', 'kernel', 'cycle', 'host_wide', 'targets', 'errors']);
+    expect(doc.timestamp % 60).toBe(0);
+    expect(Math.abs(doc.timestamp - Date.now() / 1000)).toBeLessThan(120);
+    expect(doc).toMatchObject({ host: os.hostname(), kernel: os.release(), errors: [] });
+    expect(doc.cycle).toMatchObject({ discovery: 'docker', errors: 0 });
+    expect(Object.keys(doc.cycle).sort()).toEqual(['collect_ms', 'discover_ms', 'discovery', 'errors', 'skipped', 'targets']);
+    expect(Object.keys(doc.host_wide)).toEqual(['orphan', 'tcp_alloc', 'tcp_mem_pages', 'udp_mem_pages']);
+    for (const v of Object.values(doc.host_wide)) expect(typeof v).toBe('number');
+
+    const hosts = doc.targets.filter((t) => t.scope === 'host');
+    expect(hosts).toHaveLength(1);
+    expect(hosts[0].stats.orphan).toBe(doc.host_wide.orphan);
+
+    const t = doc.targets.find((x) => x.containers.some((k) => k.id === c.id))!;
+    expect(t).toMatchObject({ pid: c.pid, scope: 'container', containers: [{ id: c.id, name: c.name, image: 'sockpulse-test:latest' }] });
+    expect(t.netns).toBe(Number(/\d+/.exec(fs.readlinkSync(`/proc/${c.pid}/ns/net`))![0]));
+    const e = expectedStats(mix, 'docker');
+    expect(t.stats).toEqual({ established: e.established, inuse: e.inuse, timewait: e.timewait, orphan: null, total: e.total, udp: e.udp });
+  });
+
+  it('prints one table line per namespace', () => {
+    const r = run(['--once'], { DOCKER_HOST: `unix://${dockerEnv()!.socketPath}` });
+    expect(r.status).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.endsWith(` ${c.name}`))!;
+    const e = expectedStats(mix, 'docker');
+    expect(line.split(/\s+/).slice(2, 9)).toEqual(['container', e.established, e.inuse, e.timewait, '-', e.total, e.udp].map(String));
+  });
+});

@@ -1,0 +1,94 @@
+// Real kernel, real sockets: namespaces made with `unshare -n` hold a known mix of sockets and
+// the agent must report exactly what the kernel keeps for each of them.
+import { CollectStage } from '../../src/collect';
+import { ProcfsDiscovery } from '../../src/discovery/procfs';
+import { Target } from '../../src/model';
+import { namespaceValues } from '../../src/stats';
+import { describeRoot } from '../helpers/env';
+import { NetnsProc, spawnInNetns } from '../helpers/netns';
+import { Mix, expectedStats } from '../helpers/sockmix';
+
+const discovery = new ProcfsDiscovery({ procRoot: '/proc', copyLabels: [], filter: () => true, hasIncludeFilter: false });
+const collect = new CollectStage('/proc');
+
+async function discoverOne(netns: number): Promise<Target> {
+  const found = await discovery.discover();
+  const t = found.targets.find((x) => x.netns === netns);
+  if (!t) throw new Error(`netns ${netns} not discovered`);
+  return t;
+}
+
+function statsOf(target: Target): Record<string, number> {
+  const out = collect.run([target]);
+  expect(out.errors).toEqual([]);
+  expect(out.results).toHaveLength(1);
+  return Object.fromEntries(namespaceValues(out.results[0]));
+}
+
+const core = (e: ReturnType<typeof expectedStats>) => ({
+  established: e.established,
+  inuse: e.inuse,
+  timewait: e.timewait,
+  total: e.total,
+  udp: e.udp,
+});
+
+describeRoot('network namespaces on the real kernel', () => {
+  const procs: NetnsProc[] = [];
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.kill()));
+  });
+  const spawn = async (mix: Mix) => {
+    const p = await spawnInNetns(mix);
+    procs.push(p);
+    return p;
+  };
+
+  it.each<[string, Mix]>([
+    ['an empty namespace', {}],
+    ['listeners only', { listen4: 3, listen6: 2 }],
+    ['established v4 and v6', { estab4: 4, estab6: 3 }],
+    ['TIME_WAIT v4 and v6', { timewait4: 5, timewait6: 2 }],
+    ['CLOSE_WAIT', { closewait4: 2, closewait6: 1 }],
+    ['UDP v4 and v6 plus unix sockets', { udp4: 3, udp6: 2, unix: 2 }],
+    ['everything at once', { listen4: 2, listen6: 1, estab4: 3, estab6: 2, timewait4: 2, timewait6: 1, closewait4: 1, udp4: 2, udp6: 1, unix: 1 }],
+  ])('reports exact numbers for %s', async (_name, mix) => {
+    const p = await spawn(mix);
+    const target = await discoverOne(p.netnsInode);
+    expect(target.scope).toBe('netns');
+    const stats = statsOf(target);
+    expect(stats).toEqual(core(expectedStats(mix, 'netns')));
+    expect(stats).not.toHaveProperty('orphan'); // host-wide: never a namespace's number
+  });
+
+  it('keeps namespaces apart: each sees only its own sockets', async () => {
+    const a = await spawn({ estab4: 7 });
+    const b = await spawn({ udp4: 9 });
+    const found = await discovery.discover();
+    const ta = found.targets.find((t) => t.netns === a.netnsInode)!;
+    const tb = found.targets.find((t) => t.netns === b.netnsInode)!;
+    const out = collect.run([ta, tb]);
+    const [sa, sb] = out.results.map((r) => Object.fromEntries(namespaceValues(r)));
+    expect(sa).toEqual(core(expectedStats({ estab4: 7 })));
+    expect(sb).toEqual(core(expectedStats({ udp4: 9 })));
+  });
+
+  it('reports the host once, with the host-wide numbers on it alone', async () => {
+    const p = await spawn({ listen4: 1 });
+    const found = await discovery.discover();
+    const out = collect.run(found.targets);
+    const hosts = out.results.filter((r) => r.target.scope === 'host');
+    expect(hosts).toHaveLength(1);
+    expect(hosts[0].samples.filter((s) => s.hostWide).map((s) => s.key).sort()).toEqual(['orphan', 'tcp_alloc', 'tcp_mem_pages', 'udp_mem_pages']);
+    for (const r of out.results.filter((x) => x.target.scope !== 'host')) expect(r.samples.some((s) => s.hostWide)).toBe(false);
+    expect(out.results.some((r) => r.target.netns === p.netnsInode)).toBe(true);
+  });
+
+  it('skips a namespace whose process exits between discovery and reading, without an error', async () => {
+    const p = await spawn({ listen4: 1 });
+    const target = await discoverOne(p.netnsInode);
+    await p.kill();
+    const out = collect.run([target]);
+    expect(out).toEqual({ results: [], errors: [], skipped: [target] });
+  });
+});
