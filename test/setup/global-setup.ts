@@ -41,7 +41,8 @@ async function cleanStale(): Promise<void> {
 
 /** Only unit tests selected (e.g. `jest test/unit`): no engine needed. */
 function unitOnly(globalConfig: Config.GlobalConfig): boolean {
-  const patterns = globalConfig.testPathPatterns?.patterns ?? [];
+  // jest 29 joins the command line's path patterns into one regex source with '|'.
+  const patterns = globalConfig.testPathPattern ? globalConfig.testPathPattern.split('|') : [];
   return patterns.length > 0 && patterns.every((p) => /(^|\/)test\/unit(\/|$)/.test(p));
 }
 
