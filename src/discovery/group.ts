@@ -75,7 +75,10 @@ export function groupTargets(
 
 function makeTarget(netns: number, pid: number, pidStart: number, scope: Scope, members: Member[], copy: readonly string[]): Target {
   const containers = containersOf(members);
-  return { netns, pid, pidStart, scope, containers, labels: namespaceLabels(containers, copy) };
+  // `--network host` containers are listed on the host target, but the host's numbers are not
+  // theirs: no container labels on it.
+  const labels = scope === 'host' ? {} : namespaceLabels(containers, copy);
+  return { netns, pid, pidStart, scope, containers, labels };
 }
 
 function containersOf(members: Member[]): ContainerRef[] {

@@ -83,6 +83,7 @@ describeDocker('Docker discovery on a real engine', () => {
     const hosts = r.targets.filter((t) => t.scope === 'host');
     expect(hosts).toHaveLength(1);
     expect(targetOf(r, h)).toBe(hosts[0]);
+    expect(hosts[0].labels).toEqual({}); // listed, but the host's numbers are not the container's
   });
 
   it('reads a paused container', async () => {
