@@ -1,5 +1,5 @@
 // The canonical statistics and where each one lives.
-import { TargetSamples } from './model';
+import { SampleKind, TargetSamples } from './model';
 
 /** The six per-namespace statistics, in display order. `orphan` is only ever the host's. */
 export const CORE_STATS = ['established', 'inuse', 'timewait', 'orphan', 'total', 'udp'] as const;
@@ -9,10 +9,10 @@ export type CoreStat = (typeof CORE_STATS)[number];
 export const HOST_WIDE_STATS = ['orphan', 'tcp_alloc', 'tcp_mem_pages', 'udp_mem_pages'] as const;
 export type HostWideStat = (typeof HOST_WIDE_STATS)[number];
 
-/** key → value for a target's namespace-scoped samples; host-wide samples are left out. */
-export function namespaceValues(r: TargetSamples): Map<string, number> {
+/** key → value for a target's namespace-scoped samples of one kind; host-wide ones are left out. */
+export function namespaceValues(r: TargetSamples, kind: SampleKind = 'gauge'): Map<string, number> {
   const m = new Map<string, number>();
-  for (const s of r.samples) if (!s.hostWide) m.set(s.key, s.value);
+  for (const s of r.samples) if (!s.hostWide && s.kind === kind) m.set(s.key, s.value);
   return m;
 }
 

@@ -5,11 +5,12 @@ import { NetFiles } from './netfiles';
 import { Collector } from './collector';
 import { SockstatCollector } from './sockstat';
 import { SnmpCollector } from './snmp';
+import { SnmpCountersCollector } from './snmp-counters';
 
 export { Collector };
 
 export function defaultCollectors(): Collector[] {
-  return [new SockstatCollector(), new SnmpCollector()];
+  return [new SockstatCollector(), new SnmpCollector(), new SnmpCountersCollector()];
 }
 
 export interface CollectOutcome {

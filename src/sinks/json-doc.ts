@@ -22,6 +22,7 @@ export function batchDocument(batch: Batch): object {
         containers: r.target.containers.map((c) => ({ id: c.id, name: c.name ?? null, image: c.image ?? null })),
         labels: r.target.labels,
         stats: Object.fromEntries(CORE_STATS.map((k) => [k, v.get(k) ?? null])),
+        counters: Object.fromEntries(namespaceValues(r, 'counter')),
       };
     }),
     errors: batch.errors.map((e) => ({ stage: e.stage, code: e.code, message: e.message, ...(e.subject ? { subject: e.subject } : {}) })),

@@ -61,6 +61,15 @@ describeRoot('network namespaces on the real kernel', () => {
     expect(stats).not.toHaveProperty('orphan'); // host-wide: never a namespace's number
   });
 
+  it('reports the namespace\'s own snmp counters: one active and one passive open per connection', async () => {
+    const mix: Mix = { estab4: 3, estab6: 2, timewait4: 4, closewait4: 1 };
+    const p = await spawn(mix);
+    const out = collect.run([await discoverOne(p.netnsInode)]);
+    const counters = Object.fromEntries(namespaceValues(out.results[0], 'counter'));
+    expect(counters).toMatchObject({ tcp_active_opens: 10, tcp_passive_opens: 10, tcp_attempt_fails: 0, udp_no_ports: 0 });
+    expect(out.results[0].samples.filter((s) => s.kind === 'counter').every((s) => !s.hostWide)).toBe(true);
+  });
+
   it('keeps namespaces apart: each sees only its own sockets', async () => {
     const a = await spawn({ estab4: 7 });
     const b = await spawn({ udp4: 9 });
