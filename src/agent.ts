@@ -5,6 +5,7 @@ import { Batch, Discovery, Sink, SinkResult, StageError } from './model';
 import { CollectStage } from './collect';
 import { Logger } from './log';
 import { alignedTimestamp } from './schedule';
+import { SelfStats } from './self-stats';
 
 export interface AgentOptions {
   discovery: Discovery;
@@ -15,6 +16,8 @@ export interface AgentOptions {
   /** Period in seconds for timestamp alignment (undefined for cron schedules). */
   stepSeconds?: number;
   cycleTimeoutMs: number;
+  /** Shared with the sinks, which count what they send and drop. */
+  stats?: SelfStats;
 }
 
 export interface DeliveryReport {
@@ -25,16 +28,21 @@ export interface DeliveryReport {
 export class Agent {
   private running: Promise<unknown> | undefined;
   private skippedWhileRunning = 0;
-  /** Ticks skipped because the previous cycle was still running, since start. */
-  ticksSkipped = 0;
-  cycles = 0;
+  readonly stats: SelfStats;
 
-  constructor(private readonly o: AgentOptions) {}
+  constructor(private readonly o: AgentOptions) {
+    this.stats = o.stats ?? new SelfStats();
+  }
+
+  /** Ticks skipped because the previous cycle was still running, since start. */
+  get ticksSkipped(): number {
+    return this.stats.ticksSkipped;
+  }
 
   /** Scheduler entry point: starts a cycle unless one is running. Never throws. */
   tick(at: Date): void {
     if (this.running) {
-      this.ticksSkipped++;
+      this.stats.ticksSkipped++;
       this.skippedWhileRunning++;
       return;
     }
@@ -70,6 +78,9 @@ export class Agent {
 
     for (const t of collected.skipped) this.o.log.debug({ pid: t.pid, netns: t.netns }, 'target left before it could be read; skipped');
     const errors: StageError[] = [...found.errors, ...collected.errors];
+    this.stats.errors.discover += found.errors.length;
+    this.stats.errors.collect += collected.errors.length;
+    this.stats.cycles++;
     for (const e of errors) this.o.log.warn({ stage: e.stage, code: e.code, subject: e.subject }, e.message);
 
     const batch: Batch = {
@@ -86,9 +97,12 @@ export class Agent {
       },
       results: collected.results,
       errors,
+      self: this.stats.snapshot(),
     };
+    const t3 = performance.now();
     const deliveries = await this.deliver(batch, signal);
-    this.cycles++;
+    this.stats.deliverMs = round(performance.now() - t3);
+    this.stats.errors.deliver += deliveries.filter((d) => d.result.status !== 'ok').length;
     return { batch, deliveries };
   }
 

@@ -1,4 +1,5 @@
 // The data that flows through the pipeline: schedule → discover → collect → deliver.
+import type { SelfSnapshot } from './self-stats';
 
 /** Where a target's network namespace comes from. */
 export type Scope = 'host' | 'container' | 'netns';
@@ -75,6 +76,8 @@ export interface Batch {
   cycle: CycleStats;
   results: TargetSamples[];
   errors: StageError[];
+  /** The agent's own counters as they stood when this cycle began delivering. */
+  self: SelfSnapshot;
 }
 
 export type SinkResult =

@@ -43,6 +43,34 @@ const filter = (what: string, env: string) => ({
   env,
 });
 
+/** Buffer and retry settings shared by the push sinks (see sinks/push-queue.ts). */
+const delivery = (env: string) => ({
+  buffer_points: {
+    doc: 'Points kept while the backend is unreachable; beyond this the oldest are dropped (and counted).',
+    format: 'positive-int',
+    default: 100000,
+    env: `${env}_BUFFER_POINTS`,
+  },
+  attempts: {
+    doc: 'Attempts at one payload within a cycle before it waits for the next cycle.',
+    format: 'positive-int',
+    default: 3,
+    env: `${env}_ATTEMPTS`,
+  },
+  backoff_initial: {
+    doc: 'First retry delay in seconds; it doubles per failure (with jitter) up to backoff_max.',
+    format: 'non-negative-number',
+    default: 1,
+    env: `${env}_BACKOFF_INITIAL`,
+  },
+  backoff_max: {
+    doc: 'Longest retry delay in seconds.',
+    format: 'non-negative-number',
+    default: 60,
+    env: `${env}_BACKOFF_MAX`,
+  },
+});
+
 export const schema = {
   interval: {
     doc: 'How often to collect: seconds (a divisor of 60, a whole number of minutes dividing an hour, or of hours dividing a day) or a cron expression (5 or 6 fields).',
@@ -138,6 +166,80 @@ export const schema = {
       format: ['table', 'json'],
       default: 'table',
       env: 'SOCKPULSE_FORMAT',
+    },
+  },
+  sinks: {
+    falcon: {
+      enabled: { doc: 'Push to Open-Falcon.', format: Boolean, default: false, env: 'SOCKPULSE_FALCON_ENABLED' },
+      url: {
+        doc: 'The agent\'s /v1/push or a transfer\'s /api/push (the transfer\'s reply reports invalid items).',
+        format: String,
+        default: 'http://127.0.0.1:1988/v1/push',
+        env: 'SOCKPULSE_FALCON_URL',
+      },
+      endpoint: {
+        doc: 'Endpoint of each item: a template of {host}, {container}, {pod}, {namespace}; a placeholder with no value (the host target) falls back to {host}.',
+        format: String,
+        default: '{host}',
+        env: 'SOCKPULSE_FALCON_ENDPOINT',
+      },
+      prefix: { doc: 'Metric name prefix.', format: String, default: 'sockpulse', env: 'SOCKPULSE_FALCON_PREFIX' },
+      timeout: { doc: 'Timeout of one push request, in seconds.', format: 'non-negative-number', default: 5, env: 'SOCKPULSE_FALCON_TIMEOUT' },
+      batch_size: { doc: 'Items per push request.', format: 'positive-int', default: 500, env: 'SOCKPULSE_FALCON_BATCH_SIZE' },
+      ...delivery('SOCKPULSE_FALCON'),
+    },
+    statsd: {
+      enabled: { doc: 'Send to a StatsD server.', format: Boolean, default: false, env: 'SOCKPULSE_STATSD_ENABLED' },
+      protocol: { doc: 'udp, tcp or uds (unix datagram socket at path).', format: ['udp', 'tcp', 'uds'], default: 'udp', env: 'SOCKPULSE_STATSD_PROTOCOL' },
+      host: { doc: 'StatsD host (udp, tcp).', format: String, default: '127.0.0.1', env: 'SOCKPULSE_STATSD_HOST' },
+      port: { doc: 'StatsD port (udp, tcp).', format: 'port', default: 8125, env: 'SOCKPULSE_STATSD_PORT' },
+      path: { doc: 'Unix socket path (uds).', format: String, default: '', env: 'SOCKPULSE_STATSD_PATH' },
+      prefix: { doc: 'Metric name prefix.', format: String, default: 'sockpulse', env: 'SOCKPULSE_STATSD_PREFIX' },
+      tag_style: {
+        doc: 'dogstatsd (name|g|#k:v), telegraf (name,k=v|g) or none (labels folded into the dotted name).',
+        format: ['dogstatsd', 'telegraf', 'none'],
+        default: 'dogstatsd',
+        env: 'SOCKPULSE_STATSD_TAG_STYLE',
+      },
+    },
+    otlp: {
+      enabled: { doc: 'Export over OTLP/HTTP.', format: Boolean, default: false, env: 'SOCKPULSE_OTLP_ENABLED' },
+      endpoint: {
+        doc: 'Metrics URL; empty means OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics, else http://localhost:4318/v1/metrics.',
+        format: String,
+        default: '',
+        env: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+      },
+      protocol: {
+        doc: 'http/protobuf or http/json; empty means OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf.',
+        format: ['', 'http/protobuf', 'http/json'],
+        default: '',
+        env: 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL',
+      },
+      headers: {
+        doc: 'Extra request headers as k=v,k2=v2 (for example an API key); empty means OTEL_EXPORTER_OTLP_HEADERS. Never logged or printed.',
+        format: String,
+        default: '',
+        env: 'OTEL_EXPORTER_OTLP_METRICS_HEADERS',
+        sensitive: true,
+      },
+      timeout: {
+        doc: 'Timeout of one export in seconds; 0 means OTEL_EXPORTER_OTLP_TIMEOUT (ms), else 10.',
+        format: 'non-negative-number',
+        default: 0,
+        env: 'SOCKPULSE_OTLP_TIMEOUT',
+      },
+      ...delivery('SOCKPULSE_OTLP'),
+    },
+    prometheus: {
+      enabled: { doc: 'Serve the last cycle on an HTTP /metrics endpoint.', format: Boolean, default: false, env: 'SOCKPULSE_PROMETHEUS_ENABLED' },
+      listen: {
+        doc: 'Address to listen on, host:port (loopback unless you mean otherwise).',
+        format: String,
+        default: '127.0.0.1:9477',
+        env: 'SOCKPULSE_PROMETHEUS_LISTEN',
+      },
+      path: { doc: 'Path of the metrics page.', format: String, default: '/metrics', env: 'SOCKPULSE_PROMETHEUS_PATH' },
     },
   },
   log: {

@@ -25,6 +25,7 @@ export function batchDocument(batch: Batch): object {
         counters: Object.fromEntries(namespaceValues(r, 'counter')),
       };
     }),
+    self: batch.self,
     errors: batch.errors.map((e) => ({ stage: e.stage, code: e.code, message: e.message, ...(e.subject ? { subject: e.subject } : {}) })),
   };
 }

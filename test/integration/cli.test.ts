@@ -147,7 +147,7 @@ describeDocker('sockpulse --once on a Docker host', () => {
     const r = run(['--once', '--format', 'json'], { DOCKER_HOST: `unix://${dockerEnv()!.socketPath}` });
     expect(r.status).toBe(0);
     const doc = JSON.parse(r.stdout) as Doc;
-    expect(Object.keys(doc)).toEqual(['timestamp', 'host', 'kernel', 'cycle', 'host_wide', 'targets', 'errors']);
+    expect(Object.keys(doc)).toEqual(['timestamp', 'host', 'kernel', 'cycle', 'host_wide', 'targets', 'self', 'errors']);
     expect(doc.timestamp % 60).toBe(0);
     expect(Math.abs(doc.timestamp - Date.now() / 1000)).toBeLessThan(120);
     expect(doc).toMatchObject({ host: os.hostname(), kernel: os.release(), errors: [] });
