@@ -57,3 +57,10 @@ if [ ! -x "$OUT" ] || [ "$SRC" -nt "$OUT" ]; then
   mv -f "$OUT.tmp" "$OUT"
   echo "prepare.sh: built $OUT" >&2
 fi
+
+# Real backends some suites need (promtool, VictoriaMetrics, …): one script per backend, each
+# idempotent and serialising apt through /tmp/sockpulse-apt.lock.
+for deps in "$ROOT"/test/setup/deps-*.sh; do
+  [ -e "$deps" ] || continue
+  bash "$deps"
+done
