@@ -2,6 +2,7 @@
 import { Sample, StageError, Target, TargetGoneError, TargetSamples } from '../model';
 import { ProcReader, errnoCode, isGone, netnsInode } from '../procfs/read';
 import { NetFiles } from './netfiles';
+import { KeptFiles } from '../procfs/kept';
 import { Collector } from './collector';
 import { SockstatCollector } from './sockstat';
 import { SnmpCollector } from './snmp';
@@ -21,7 +22,7 @@ export interface CollectOutcome {
 }
 
 export class CollectStage {
-  private readonly reader = new ProcReader();
+  private readonly files = new KeptFiles(new ProcReader());
 
   constructor(
     private readonly procRoot: string,
@@ -35,15 +36,22 @@ export class CollectStage {
         const samples = this.collectOne(target, out.errors);
         if (samples.length > 0) out.results.push({ target, samples });
       } catch (err) {
+        this.files.forget(NetFiles.identity(target));
         if (err instanceof TargetGoneError) out.skipped.push(target);
         else out.errors.push(toError(err, target));
       }
     }
+    this.files.sweep(); // descriptors of targets not read this cycle release their namespaces
     return out;
   }
 
+  /** Releases every kept descriptor (and the namespaces they hold). */
+  close(): void {
+    this.files.closeAll();
+  }
+
   private collectOne(target: Target, errors: StageError[]): Sample[] {
-    const files = new NetFiles(this.reader, this.procRoot, target);
+    const files = new NetFiles(this.files, this.procRoot, target);
     const samples: Sample[] = [];
     for (const c of this.collectors) {
       try {
@@ -59,9 +67,10 @@ export class CollectStage {
   }
 
   /**
-   * The pid may have exited and been reused by a process in another namespace between discovery
-   * and reading; then the numbers belong to someone else. What matters is the namespace, so the
-   * link is checked again after reading: a different inode (or none) means the target is gone.
+   * The pid may have exited (a kept descriptor still reads its namespace, see procfs/kept.ts) or
+   * been reused by a process in another namespace between discovery and reading; then the numbers
+   * belong to no live target. The link is checked again after reading: a different inode (or
+   * none) means the target is gone.
    */
   private assertSameNamespace(target: Target): void {
     let inode: number;

@@ -1,10 +1,14 @@
 // The parsed /proc/<pid>/net/* files of one target, read at most once per cycle and shared by
 // every collector. A missing optional file (sockstat6 without IPv6) is `undefined`.
-import { ProcReader, isGone } from '../procfs/read';
+import { isGone } from '../procfs/read';
+import { KeptFiles } from '../procfs/kept';
 import { parseSockstat, Sockstat } from '../procfs/sockstat';
 import { parseSnmp, Snmp } from '../procfs/snmp';
 import { Target, TargetGoneError } from '../model';
 import { MalformedError } from './fields';
+
+/** snmp protocols some collector reads; a collector needing another adds it here. */
+const SNMP_PROTOCOLS = ['Tcp', 'Udp'];
 
 export class NetFiles {
   private cache = new Map<string, unknown>();
@@ -12,10 +16,15 @@ export class NetFiles {
   readonly problems: MalformedError[] = [];
 
   constructor(
-    private readonly reader: ProcReader,
+    private readonly files: KeptFiles,
     private readonly procRoot: string,
     readonly target: Target,
   ) {}
+
+  /** What kept descriptors of this target are bound to: its namespace and its process. */
+  static identity(t: Target): string {
+    return `${t.netns}:${t.pid}:${t.pidStart}`;
+  }
 
   /** sockstat is present in every network namespace: missing means the process left. */
   sockstat(): Sockstat {
@@ -30,8 +39,9 @@ export class NetFiles {
     });
   }
 
+  /** Only the protocols collectors read are parsed (this runs per namespace per cycle). */
   snmp(): Snmp {
-    return this.memo('snmp', () => parseSnmp(this.required('snmp')));
+    return this.memo('snmp', () => parseSnmp(this.required('snmp'), SNMP_PROTOCOLS));
   }
 
   /** Records that `file` lacks fields it always has; what could be read is still reported. */
@@ -50,7 +60,7 @@ export class NetFiles {
 
   private required(file: string): string {
     try {
-      return this.reader.read(this.path(file));
+      return this.files.read(this.path(file), NetFiles.identity(this.target));
     } catch (err) {
       if (isGone(err)) throw new TargetGoneError(this.target.pid, err);
       throw err;
@@ -58,7 +68,12 @@ export class NetFiles {
   }
 
   private optional(file: string): string | undefined {
-    const text = this.reader.readOptional(this.path(file));
+    let text: string | undefined;
+    try {
+      text = this.files.read(this.path(file), NetFiles.identity(this.target));
+    } catch (err) {
+      if (!isGone(err)) throw err;
+    }
     // ENOENT on an optional file is ambiguous: no IPv6, or the process just exited. Ask sockstat,
     // which always exists while the process does.
     if (text === undefined) this.required('sockstat');

@@ -29,17 +29,22 @@ export class ProcReader {
   read(path: string): string {
     const fd = fs.openSync(path, 'r');
     try {
-      let len = 0;
-      for (;;) {
-        if (len === this.buf.length) this.grow();
-        const n = fs.readSync(fd, this.buf, len, this.buf.length - len, null);
-        if (n === 0) break;
-        len += n;
-      }
-      return this.buf.toString('latin1', 0, len);
+      return this.readFd(fd);
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /** The whole content of an open file, read from offset 0 (pread: a kept fd regenerates). */
+  readFd(fd: number): string {
+    let len = 0;
+    for (;;) {
+      if (len === this.buf.length) this.grow();
+      const n = fs.readSync(fd, this.buf, len, this.buf.length - len, len);
+      if (n === 0) break;
+      len += n;
+    }
+    return this.buf.toString('latin1', 0, len);
   }
 
   /** Like read(), but a missing file yields undefined (absent is not zero, and not an error). */

@@ -3,30 +3,29 @@
 //   TCP: inuse 1 orphan 0 tw 8 alloc 1 mem 0
 //   TCP6: inuse 0
 // Each line is a protocol followed by name/value pairs. Pure: text in, structure out.
+import { decimal, forEachLine, words } from './lines';
 
 /** protocol → field → value. A field that is absent or not a number is simply not there. */
 export type Sockstat = Record<string, Record<string, number>>;
 
 export function parseSockstat(text: string): Sockstat {
   const out: Sockstat = {};
-  for (const line of text.split('\n')) {
+  forEachLine(text, (line) => {
     const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const proto = line.slice(0, colon).trim();
-    const words = line.slice(colon + 1).trim().split(/\s+/);
+    if (colon <= 0) return;
+    const w = words(line, colon + 1);
     const fields: Record<string, number> = {};
     // A truncated line ("TCP: inuse") leaves the dangling name out rather than inventing a value.
-    for (let i = 0; i + 1 < words.length; i += 2) {
-      const value = parseCount(words[i + 1]);
-      if (value !== undefined) fields[words[i]] = value;
+    for (let i = 0; i + 1 < w.length; i += 2) {
+      const value = parseCount(w[i + 1]);
+      if (value !== undefined) fields[w[i]] = value;
     }
-    out[proto] = fields;
-  }
+    out[line.slice(0, colon).trim()] = fields;
+  });
   return out;
 }
 
 /** A non-negative decimal integer, or undefined. Kernel counts are never negative or fractional. */
 export function parseCount(word: string): number | undefined {
-  if (!/^\d{1,15}$/.test(word)) return undefined;
-  return Number(word);
+  return decimal(word);
 }

@@ -1,5 +1,6 @@
 // Real kernel, real sockets: namespaces made with `unshare -n` hold a known mix of sockets and
 // the agent must report exactly what the kernel keeps for each of them.
+import * as fs from 'fs';
 import { CollectStage } from '../../src/collect';
 import { ProcfsDiscovery } from '../../src/discovery/procfs';
 import { Target } from '../../src/model';
@@ -91,6 +92,29 @@ describeRoot('network namespaces on the real kernel', () => {
     expect(hosts[0].samples.filter((s) => s.hostWide).map((s) => s.key).sort()).toEqual(['orphan', 'tcp_alloc', 'tcp_mem_pages', 'udp_mem_pages']);
     for (const r of out.results.filter((x) => x.target.scope !== 'host')) expect(r.samples.some((s) => s.hostWide)).toBe(false);
     expect(out.results.some((r) => r.target.netns === p.netnsInode)).toBe(true);
+  });
+
+  it('never reads a namespace through a kept descriptor once its process has left, and releases it', async () => {
+    const stage = new CollectStage('/proc');
+    const p = await spawn({ listen4: 2 });
+    const target = await discoverOne(p.netnsInode);
+    const keptFor = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`).includes(`/proc/${p.pid}/net/`);
+      } catch {
+        return false;
+      }
+    });
+    expect(stage.run([target]).results).toHaveLength(1);
+    const before = fs.readdirSync('/proc/self/fd').length;
+    expect(stage.run([target]).results).toHaveLength(1); // second cycle re-reads the kept files
+    expect(fs.readdirSync('/proc/self/fd').length).toBe(before);
+    await p.kill();
+    // The kept descriptors still hold the dead namespace; the target must be a skip, not numbers.
+    expect(stage.run([target])).toEqual({ results: [], errors: [], skipped: [target] });
+    stage.run([]); // a cycle without the target closes whatever it still held
+    expect(keptFor()).toEqual([]);
+    expect(fs.readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(before - 3);
   });
 
   it('skips a namespace whose process exits between discovery and reading, without an error', async () => {

@@ -34,6 +34,7 @@ describe('parseSockstat', () => {
     ['non-numeric value', 'TCP: inuse x tw 2', { TCP: { tw: 2 } }],
     ['negative value', 'TCP: inuse -1 tw 2', { TCP: { tw: 2 } }],
     ['fractional value', 'TCP: inuse 1.5 tw 2', { TCP: { tw: 2 } }],
+    ['exponent and hex forms', 'TCP: inuse 1e3 tw 0x2 alloc 007', { TCP: { alloc: 7 } }],
     ['garbage line', 'no colon here\n:\nTCP: inuse 1', { TCP: { inuse: 1 } }],
     ['CRLF and tabs', 'TCP:\tinuse 7\ttw 1\r\n', { TCP: { inuse: 7, tw: 1 } }],
   ])('%s', (_name, text, want) => {
@@ -51,8 +52,14 @@ describe('parseSnmp', () => {
     expect(Object.keys(parseSnmp(read('host.snmp')))).toContain('IcmpMsg');
   });
 
+  it('splits only the protocols asked for', () => {
+    expect(Object.keys(parseSnmp(read('host.snmp'), ['Tcp', 'Udp']))).toEqual(['Tcp', 'Udp']);
+    expect(parseSnmp(read('mix.snmp'), ['Tcp']).Tcp.CurrEstab).toBe(11);
+  });
+
   it.each([
     ['empty', '', {}],
+    ['a lone minus sign and exponent forms', 'Tcp: A B C\nTcp: - 1e3 0x1', {Tcp: {}}],
     ['header without values', 'Tcp: A B CurrEstab', {}],
     ['values line of another protocol', 'Tcp: A CurrEstab\nUdp: 1 2', {}],
     ['more values than names', 'Tcp: A CurrEstab\nTcp: 1 2 3', {}],
