@@ -1,0 +1,115 @@
+// The measured process: only the agent's own discovery and collect stages, built exactly as
+// src/discovery/index.ts (mode procfs, default settings) and src/cli.ts build them, run for
+// --cycles cycles back to back. Its RSS is therefore the agent's. Prints one JSON line.
+//
+//   node dist/bench/worker.js --cycles 20 --proc-root /proc --show 4026532181,4026532300
+import { parseArgs } from 'util';
+import type { Discovery } from '../src/model';
+
+export interface WorkerCycle {
+  discoverMs: number;
+  collectMs: number;
+  /** user + system CPU of this process during discover + collect. */
+  cpuMs: number;
+  rssMB: number;
+}
+
+export interface WorkerReport {
+  /** RSS of this Node process before the agent's modules were loaded. */
+  rssBeforeLoadMB: number;
+  cycles: WorkerCycle[];
+  /** getrusage maxrss: the peak over the whole process lifetime. */
+  peakRssMB: number;
+  rssEndMB: number;
+  /** From the last cycle. */
+  targets: number;
+  hostTargets: number;
+  skipped: number;
+  errors: string[];
+  /** netns inode of every target that produced samples in the last cycle. */
+  netns: number[];
+  /** Samples of the last cycle for the namespaces asked for with --show. */
+  shown: Record<string, { pid: number; scope: string; values: Record<string, number> }>;
+}
+
+const MB = 1024 * 1024;
+
+async function main(): Promise<void> {
+  const rssBeforeLoadMB = process.memoryUsage.rss() / MB;
+  const { values } = parseArgs({
+    options: {
+      cycles: { type: 'string', default: '20' },
+      'proc-root': { type: 'string', default: '/proc' },
+      show: { type: 'string', default: '' },
+      'timeout-ms': { type: 'string', default: '30000' },
+    },
+  });
+  const cycles = Number(values.cycles);
+  const procRoot = values['proc-root']!;
+  const show = new Set(values.show!.split(',').filter(Boolean).map(Number));
+  const timeoutMs = Number(values['timeout-ms']);
+
+  const { ProcfsDiscovery } = await import('../src/discovery/procfs');
+  const { CollectStage } = await import('../src/collect');
+  const { compileFilters } = await import('../src/discovery/filters');
+
+  // Typed as the seam, as Agent holds it (ProcfsDiscovery's own discover() ignores the signal).
+  const discovery: Discovery = new ProcfsDiscovery({
+    procRoot,
+    copyLabels: [],
+    filter: compileFilters({ include_names: [], exclude_names: [], include_labels: [], exclude_labels: [] }),
+    hasIncludeFilter: false,
+  });
+  const collect = new CollectStage(procRoot);
+
+  const report: WorkerReport = {
+    rssBeforeLoadMB,
+    cycles: [],
+    peakRssMB: 0,
+    rssEndMB: 0,
+    targets: 0,
+    hostTargets: 0,
+    skipped: 0,
+    errors: [],
+    netns: [],
+    shown: {},
+  };
+  for (let i = 0; i < cycles; i++) {
+    const signal = AbortSignal.timeout(timeoutMs); // as Agent.runCycle does
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const found = await discovery.discover(signal);
+    const t1 = performance.now();
+    const out = collect.run(found.targets);
+    const t2 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
+    report.cycles.push({
+      discoverMs: t1 - t0,
+      collectMs: t2 - t1,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      rssMB: process.memoryUsage.rss() / MB,
+    });
+    if (i === cycles - 1) {
+      report.targets = out.results.length;
+      report.hostTargets = out.results.filter((r) => r.target.scope === 'host').length;
+      report.skipped = found.skipped + out.skipped.length;
+      report.errors = [...found.errors, ...out.errors].map((e) => `${e.stage} ${e.code} ${e.subject ?? ''}: ${e.message}`);
+      report.netns = out.results.map((r) => r.target.netns);
+      for (const r of out.results) {
+        if (!show.has(r.target.netns)) continue;
+        const values: Record<string, number> = {};
+        for (const s of r.samples) values[s.key] = s.value;
+        report.shown[r.target.netns] = { pid: r.target.pid, scope: r.target.scope, values };
+      }
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  report.rssEndMB = process.memoryUsage.rss() / MB;
+  report.peakRssMB = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`worker: ${(err as Error).stack ?? err}\n`);
+  process.exitCode = 1;
+});
