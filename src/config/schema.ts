@@ -3,6 +3,7 @@
 import convict from 'convict';
 import { parseInterval } from '../schedule';
 import { compileFilters } from '../discovery/filters';
+import { TARGET_LABEL_KEYS } from '../sinks/points';
 
 convict.addFormat({
   name: 'interval',
@@ -261,6 +262,10 @@ export type Settings = ReturnType<typeof defaultsShape>;
 /** Cross-key checks convict cannot express. Throws naming the key. */
 export function checkSettings(s: Settings): void {
   compileFilters(s.filters);
+  const own = s.docker.copy_labels.filter((k) => (TARGET_LABEL_KEYS as readonly string[]).includes(k));
+  if (own.length > 0) {
+    throw new Error(`docker.copy_labels: ${own.join(', ')} would overwrite sockpulse's own label of that name; copy labels may not be named ${TARGET_LABEL_KEYS.join(', ')}`);
+  }
   const every = parseInterval(s.interval).seconds;
   if (s.cycle_timeout > 0 && every !== undefined && s.cycle_timeout > every) {
     throw new Error(`cycle_timeout: ${s.cycle_timeout} s is longer than the interval (${every} s); cycles would pile up`);

@@ -21,9 +21,9 @@ export const TARGET_LABEL_KEYS = [
   'compose_project', 'compose_service', 'netns_name',
 ] as const;
 
-/** The labels of a target as sinks emit them: its discovery labels plus `scope`. */
+/** The labels of a target as sinks emit them: its discovery labels plus `scope` (which nothing overrides). */
 export function targetLabels(t: Target): Record<string, string> {
-  return { scope: t.scope, ...t.labels };
+  return { ...t.labels, scope: t.scope };
 }
 
 export function batchPoints(batch: Batch, withSelf = true): Point[] {

@@ -1,0 +1,50 @@
+// ProcfsDiscovery remembers each process's container and start time while it stays in the same
+// namespace (steady state reads no cgroup or stat file), and forgets it as soon as it does not.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ProcfsDiscovery } from '../../src/discovery/procfs';
+
+const FIXTURE = path.join(__dirname, '..', 'fixtures', 'proctree');
+let root: string;
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-proc-'));
+  fs.cpSync(FIXTURE, root, { recursive: true, verbatimSymlinks: true });
+});
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const discovery = () => new ProcfsDiscovery({ procRoot: root, copyLabels: [], filter: () => true, hasIncludeFilter: false });
+const containerOf = async (d: ProcfsDiscovery, pid: number) => (await d.discover()).targets.find((t) => t.pid === pid)?.containers.map((c) => c.id.slice(0, 4));
+const moveToNetns = (pid: number, inode: number) => {
+  fs.unlinkSync(path.join(root, String(pid), 'ns', 'net'));
+  fs.symlinkSync(`net:[${inode}]`, path.join(root, String(pid), 'ns', 'net'));
+};
+
+describe('ProcfsDiscovery cache', () => {
+  it('does not re-read the cgroup of a process still in the same namespace', async () => {
+    const d = discovery();
+    expect(await containerOf(d, 300)).toEqual(['4e3e']);
+    fs.writeFileSync(path.join(root, '300', 'cgroup'), `0::/docker/${'f'.repeat(64)}\n`);
+    fs.writeFileSync(path.join(root, '301', 'cgroup'), `0::/docker/${'f'.repeat(64)}\n`);
+    expect(await containerOf(d, 300)).toEqual(['4e3e']); // remembered
+    expect(await containerOf(discovery(), 300)).toEqual(['ffff']); // a fresh instance reads it
+  });
+
+  it('reads a process afresh when its pid shows up in another namespace', async () => {
+    const d = discovery();
+    await d.discover();
+    fs.writeFileSync(path.join(root, '500', 'cgroup'), `0::/docker/${'e'.repeat(64)}\n`);
+    fs.writeFileSync(path.join(root, '500', 'stat'), fs.readFileSync(path.join(root, '500', 'stat'), 'utf8').replace(' 7000 ', ' 7777 '));
+    moveToNetns(500, 4026532999);
+    const t = (await d.discover()).targets.find((x) => x.pid === 500)!;
+    expect(t).toMatchObject({ netns: 4026532999, pidStart: 7777, scope: 'container' });
+    expect(t.containers.map((c) => c.id)).toEqual(['e'.repeat(64)]);
+  });
+
+  it('forgets processes that are gone', async () => {
+    const d = discovery();
+    await d.discover();
+    fs.rmSync(path.join(root, '500'), { recursive: true });
+    expect((await d.discover()).targets.some((t) => t.pid === 500)).toBe(false);
+  });
+});
