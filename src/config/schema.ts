@@ -185,7 +185,12 @@ export const schema = {
         env: 'SOCKPULSE_FALCON_ENDPOINT',
       },
       prefix: { doc: 'Metric name prefix.', format: String, default: 'sockpulse', env: 'SOCKPULSE_FALCON_PREFIX' },
-      timeout: { doc: 'Timeout of one push request, in seconds.', format: 'non-negative-number', default: 5, env: 'SOCKPULSE_FALCON_TIMEOUT' },
+      timeout: {
+        doc: 'Timeout of one push request, in seconds; 0 means only the cycle deadline limits it. Behind the local agent, more than 15 s avoids duplicates when the transfer is down (the agent then answers after ~14 s).',
+        format: 'non-negative-number',
+        default: 5,
+        env: 'SOCKPULSE_FALCON_TIMEOUT',
+      },
       batch_size: { doc: 'Items per push request.', format: 'positive-int', default: 500, env: 'SOCKPULSE_FALCON_BATCH_SIZE' },
       ...delivery('SOCKPULSE_FALCON'),
     },
@@ -265,6 +270,12 @@ export function checkSettings(s: Settings): void {
   const own = s.docker.copy_labels.filter((k) => (TARGET_LABEL_KEYS as readonly string[]).includes(k));
   if (own.length > 0) {
     throw new Error(`docker.copy_labels: ${own.join(', ')} would overwrite sockpulse's own label of that name; copy labels may not be named ${TARGET_LABEL_KEYS.join(', ')}`);
+  }
+  for (const sink of ['falcon'] as const) {
+    const k = s.sinks[sink];
+    if (k.batch_size > k.buffer_points) {
+      throw new Error(`sinks.${sink}.batch_size: ${k.batch_size} is larger than sinks.${sink}.buffer_points (${k.buffer_points}); every batch would be dropped as soon as it is buffered`);
+    }
   }
   const every = parseInterval(s.interval).seconds;
   if (s.cycle_timeout > 0 && every !== undefined && s.cycle_timeout > every) {

@@ -1,6 +1,7 @@
 // Every metric sockpulse emits, named once for every backend. Sinks never invent names: they look
 // the definition up here, so the README's metric reference and all four backends agree.
-//   falcon     dotted name after the configured prefix (Open-Falcon and StatsD)
+//   falcon     dotted name after the configured prefix (Open-Falcon and StatsD). No name is both a
+//              leaf and a parent (Graphite behind StatsD cannot have a node that is both).
 //   prom       Prometheus name (base units, `_total` on counters)
 //   otel       OpenTelemetry instrument name, with `unit` in UCUM
 import * as fs from 'fs';
@@ -48,7 +49,7 @@ export const STAT_METRICS: MetricDef[] = [
   ns('inuse', 'inuse', 'sockpulse_tcp_inuse', 'sockpulse.tcp.inuse', '{socket}', 'TCP sockets in use (listening and connected, not TIME_WAIT), IPv4+IPv6', 'sockstat TCP: inuse + sockstat6 TCP6: inuse'),
   ns('timewait', 'timewait', 'sockpulse_tcp_timewait', 'sockpulse.tcp.timewait', '{socket}', 'TCP sockets in TIME_WAIT, IPv4+IPv6', 'sockstat TCP: tw'),
   ns('total', 'total', 'sockpulse_sockets_used', 'sockpulse.sockets.used', '{socket}', 'Sockets of every family in use (TCP, UDP, unix, netlink, …), not TIME_WAIT', 'sockstat sockets: used'),
-  ns('udp', 'udp', 'sockpulse_udp_inuse', 'sockpulse.udp.inuse', '{socket}', 'UDP sockets in use, IPv4+IPv6', 'sockstat UDP: inuse + sockstat6 UDP6: inuse'),
+  ns('udp', 'udp.inuse', 'sockpulse_udp_inuse', 'sockpulse.udp.inuse', '{socket}', 'UDP sockets in use, IPv4+IPv6', 'sockstat UDP: inuse + sockstat6 UDP6: inuse'),
   host('orphan', 'host.orphaned', 'sockpulse_host_tcp_orphans', 'sockpulse.host.tcp.orphans', '{socket}', 'Orphaned TCP sockets (no process), whole host', 'sockstat TCP: orphan (host-wide)'),
   host('tcp_alloc', 'host.tcp_alloc', 'sockpulse_host_tcp_allocated', 'sockpulse.host.tcp.allocated', '{socket}', 'TCP sockets allocated, whole host', 'sockstat TCP: alloc (host-wide)'),
   host('tcp_mem_pages', 'host.tcp_mem_pages', 'sockpulse_host_tcp_memory_bytes', 'sockpulse.host.tcp.memory', 'By', 'Memory used by TCP buffers, whole host (Falcon/StatsD: pages)', 'sockstat TCP: mem (host-wide, pages)', kernelPageSize),

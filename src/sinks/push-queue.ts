@@ -54,21 +54,24 @@ export class PushQueue<T> {
     this.o.counters.buffered = this.points;
   }
 
-  /** Sends what is buffered, oldest first. One drain at a time; a second caller shares the first. */
-  drain(signal: AbortSignal): Promise<SinkResult> {
-    this.draining ??= this.run(signal).finally(() => {
+  /**
+   * Sends what is buffered, oldest first. One drain at a time; a second caller shares the first.
+   * `ignoreBackoff` (a last drain at shutdown) tries once even while an earlier failure's backoff runs.
+   */
+  drain(signal: AbortSignal, opts: { ignoreBackoff?: boolean } = {}): Promise<SinkResult> {
+    this.draining ??= this.run(signal, opts.ignoreBackoff ?? false).finally(() => {
       this.draining = undefined;
     });
     return this.draining;
   }
 
-  private async run(signal: AbortSignal): Promise<SinkResult> {
+  private async run(signal: AbortSignal, ignoreBackoff: boolean): Promise<SinkResult> {
     const now = this.o.now ?? Date.now;
     let sent = 0;
     let rejected: string | undefined;
     let attempts = 0;
     // A write that comes while an earlier failure's backoff runs leaves the backend alone.
-    if (this.queue.length > 0 && now() < this.notBefore) return this.pending(`backing off for ${this.notBefore - now()} ms`);
+    if (!ignoreBackoff && this.queue.length > 0 && now() < this.notBefore) return this.pending(`backing off for ${this.notBefore - now()} ms`);
     while (this.queue.length > 0) {
       if (signal.aborted) return this.pending('deadline reached');
       const head = this.queue[0];

@@ -77,6 +77,17 @@ describe('PushQueue', () => {
     expect(counters.invalid).toBe(2);
   });
 
+  it('tries once more at shutdown even while backing off', async () => {
+    let up = false;
+    const { q, sent } = queue(() => (up ? { status: 'ok' } : { status: 'retryable', error: 'down' }), { attemptsPerDrain: 1, backoff: { initialMs: 60_000, maxMs: 60_000 } });
+    q.push([p('a')]);
+    await q.drain(forever());
+    up = true;
+    expect(await q.drain(forever())).toMatchObject({ status: 'retryable', error: expect.stringMatching(/backing off/) });
+    expect(await q.drain(forever(), { ignoreBackoff: true })).toEqual({ status: 'ok', sent: 10 });
+    expect(sent).toEqual(['a']);
+  });
+
   it('stops at the deadline and keeps the rest', async () => {
     const { q } = queue(() => ({ status: 'ok' }));
     q.push([p('a')]);
