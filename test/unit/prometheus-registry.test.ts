@@ -1,0 +1,144 @@
+// Points → Prometheus exposition (src/sinks/prometheus-registry.ts): names, types, labels, units,
+// escaping, duplicates; every page checked with the real `promtool check metrics`.
+import { Target } from '../../src/model';
+import { ALL_METRICS, MetricDef, agentMetricDef, kernelPageSize, metricDef } from '../../src/sinks/catalog';
+import { Point, TARGET_LABEL_KEYS } from '../../src/sinks/points';
+import { buildExposition, copyLabelNames, emptyExposition } from '../../src/sinks/prometheus-registry';
+import { parseExposition, promtoolAvailable, promtoolProblems } from '../helpers/promtool';
+
+const lint = promtoolAvailable();
+const clean = (text: string): void => {
+  if (lint) expect(promtoolProblems(text)).toEqual([]);
+};
+
+const target = (netns: number, scope: Target['scope'], labels: Record<string, string> = {}): Target => ({
+  netns, pid: netns % 1000, pidStart: 1, scope, containers: [], labels,
+});
+const def = (key: string): MetricDef => metricDef(key)!;
+const pt = (d: MetricDef, value: number, t?: Target, labels: Record<string, string> = {}): Point => ({ def: d, value, target: t, labels });
+const text = (points: Point[], copy: readonly string[] = []) => buildExposition(points, copyLabelNames(copy)).registry.metrics();
+
+describe('copy label names', () => {
+  it.each<[string, string | undefined]>([
+    ['team', 'team'],
+    ['com.example/team-name', 'com_example_team_name'],
+    ['1st', '_1st'],
+    ['équipe', '_quipe'],
+    ['', '_'],
+    ['__meta', 'label___meta'],
+    ['pod.uid', 'label_pod_uid'], // sanitises to a sockpulse label
+    ['netns', 'label_netns'],
+    ['job', 'label_job'], // Prometheus adds job and instance on scrape
+    ['instance', 'label_instance'],
+    ['image', undefined], // already a sockpulse label: discovery keeps one value under it
+    ['scope', undefined],
+  ])('%j → %j', (key, name) => {
+    expect(copyLabelNames([key]).get(key)).toBe(name);
+  });
+
+  it('gives colliding keys distinct names, in configuration order', () => {
+    expect([...copyLabelNames(['a.b', 'a_b', 'a-b', 'label_a_b', 'a.b'])]).toEqual([
+      ['a.b', 'a_b'], ['a_b', 'label_a_b'], ['a-b', 'label_a_b_2'], ['label_a_b', 'label_label_a_b'],
+    ]);
+  });
+});
+
+describe('buildExposition', () => {
+  const host = target(4026531840, 'host');
+  const web = target(4026532300, 'container', { container: 'web', container_id: '4e3eb141f15f', image: 'nginx:1', 'com.example.team': 'net' });
+  const empties = (except: Record<string, string>) =>
+    TARGET_LABEL_KEYS.filter((k) => k !== 'scope').map((k) => `${k}="${except[k] ?? ''}"`).join(',');
+
+  it('writes exact families: catalog order, HELP/TYPE, _total counters, base units, target labels', async () => {
+    const points = [
+      pt(agentMetricDef('cycle.collect_ms'), 7),
+      pt(agentMetricDef('errors'), 1, undefined, { stage: 'collect' }),
+      pt(def('tcp_active_opens'), 12, web),
+      pt(def('tcp_mem_pages'), 142),
+      pt(def('established'), 11, web),
+      pt(def('established'), 0, host),
+    ];
+    const webLabels = `scope="container",${empties({ container: 'web', container_id: '4e3eb141f15f', image: 'nginx:1' })},netns="4026532300",com_example_team="net"`;
+    const hostLabels = `scope="host",${empties({})},netns="4026531840",com_example_team=""`;
+    const out = await text(points, ['com.example.team']);
+    expect(out).toBe(
+      [
+        '# HELP sockpulse_tcp_established TCP connections in ESTABLISHED (and CLOSE_WAIT since Linux 6.10), IPv4+IPv6',
+        '# TYPE sockpulse_tcp_established gauge',
+        `sockpulse_tcp_established{${webLabels}} 11`,
+        `sockpulse_tcp_established{${hostLabels}} 0`,
+        '',
+        '# HELP sockpulse_host_tcp_memory_bytes Memory used by TCP buffers, whole host (Falcon/StatsD: pages)',
+        '# TYPE sockpulse_host_tcp_memory_bytes gauge',
+        `sockpulse_host_tcp_memory_bytes ${142 * kernelPageSize()}`,
+        '',
+        '# HELP sockpulse_tcp_active_opens_total Tcp ActiveOpens since the namespace was created',
+        '# TYPE sockpulse_tcp_active_opens_total counter',
+        `sockpulse_tcp_active_opens_total{${webLabels}} 12`,
+        '',
+        '# HELP sockpulse_agent_collect_duration_seconds Duration of the last collection stage',
+        '# TYPE sockpulse_agent_collect_duration_seconds gauge',
+        'sockpulse_agent_collect_duration_seconds 0.007',
+        '',
+        '# HELP sockpulse_agent_errors_total Errors by stage since start',
+        '# TYPE sockpulse_agent_errors_total counter',
+        'sockpulse_agent_errors_total{stage="collect"} 1',
+        '',
+      ].join('\n'),
+    );
+    clean(out);
+  });
+
+  it('exposes exactly the points it is given: a family with no point has no HELP/TYPE lines', async () => {
+    const out = await text([pt(def('udp'), 2, web)]);
+    expect([...parseExposition(out).keys()]).toEqual(['sockpulse_udp_inuse']);
+  });
+
+  it('keeps the first of two points with the same name and labels, and counts the other', async () => {
+    const e = buildExposition([pt(def('udp'), 2, web), pt(def('udp'), 5, { ...web, pid: 9 }), pt(def('udp'), 1, host)], new Map());
+    expect(e).toMatchObject({ series: 2, duplicates: 1 });
+    const s = parseExposition(await e.registry.metrics()).get('sockpulse_udp_inuse')!.samples;
+    expect(s.map((x) => [x.labels.netns, x.value])).toEqual([['4026532300', '2'], ['4026531840', '1']]);
+  });
+
+  it('serves an empty page that promtool accepts before the first cycle', async () => {
+    const out = await emptyExposition().registry.metrics();
+    expect(out.trim()).toBe('');
+    clean(out);
+  });
+
+  it('passes promtool lint with every metric of the catalog', async () => {
+    const points = ALL_METRICS.map((d) =>
+      d.scope === 'namespace' ? pt(d, 1, web) : d.scope === 'host' ? pt(d, 1) : pt(d, 1, undefined, d.key.startsWith('sink.') ? { sink: 'prometheus' } : {}),
+    );
+    const out = await text(points, ['com.example.team']);
+    const fams = parseExposition(out);
+    expect(fams.size).toBe(ALL_METRICS.length);
+    for (const [name, f] of fams) {
+      expect(f.type === 'counter').toBe(name.endsWith('_total'));
+      expect(name).toMatch(/^sockpulse_/);
+    }
+    clean(out);
+  });
+
+  it('keeps hostile label values and names valid, and reads them back unchanged', async () => {
+    const hostile = [
+      'quote " and \\" and \\',
+      'line\nbreak\r\n and tab\t',
+      'nul \u0000 and bell \u0007',
+      'ünïcødé 容器 🚀',
+      '}{,="} 1\n# TYPE evil counter\nevil_total 1',
+      'x'.repeat(10_000),
+    ];
+    const copy = ['com.docker/weird key!', '__reserved', '0day', 'netns', 'job'];
+    const points = hostile.map((v, i) => pt(def('total'), i, target(100 + i, 'container', { container: v, image: v, [copy[i % copy.length]]: v })));
+    points.push(pt(def('total'), 99, target(200, 'container', { container: 'lone \ud800 surrogate' })));
+    const wire = Buffer.from(await text(points, copy), 'utf8'); // what a scraper receives
+    clean(wire.toString('utf8'));
+    const samples = parseExposition(wire.toString('utf8')).get('sockpulse_sockets_used')!.samples;
+    // A lone UTF-16 surrogate (possible in a JS string, not in UTF-8) arrives as U+FFFD.
+    expect(samples.map((s) => s.labels.container)).toEqual([...hostile, 'lone \ufffd surrogate']);
+    expect(Object.keys(samples[0].labels)).toEqual([...TARGET_LABEL_KEYS, 'netns', 'com_docker_weird_key_', 'label___reserved', '_0day', 'label_netns', 'label_job']);
+    expect(samples[1].labels.label___reserved).toBe(hostile[1]);
+  });
+});
