@@ -10,7 +10,8 @@ import { createDiscovery } from './discovery';
 import { createLogger, Logger } from './log';
 import { Sink } from './model';
 import { parseInterval, startSchedule } from './schedule';
-import { StdoutSink } from './sinks/stdout';
+import { createSinks } from './sinks';
+import { SelfStats } from './self-stats';
 
 const USAGE = `Usage: sockpulse [options]
 
@@ -97,34 +98,52 @@ function parse(argv: string[]) {
   return values;
 }
 
-function buildAgent(s: Settings, log: Logger, sinks: Sink[]): Agent {
+function buildAgent(s: Settings, log: Logger, once: boolean): { agent: Agent; sinks: Sink[] } {
   const interval = parseInterval(s.interval);
   const timeoutS = s.cycle_timeout > 0 ? s.cycle_timeout : Math.min(30, (interval.seconds ?? 60) * 0.8);
-  return new Agent({
+  const stats = new SelfStats();
+  const hostname = s.hostname || os.hostname();
+  const sinks = createSinks(s, { log, stats, hostname, stepSeconds: interval.seconds ?? 60, version: version(), once });
+  const agent = new Agent({
     discovery: createDiscovery(s, log),
     collect: new CollectStage(s.discovery.proc_root),
     sinks,
     log,
-    hostname: s.hostname || os.hostname(),
+    hostname,
     stepSeconds: interval.seconds,
     cycleTimeoutMs: timeoutS * 1000,
+    stats,
   });
+  return { agent, sinks };
+}
+
+/** Starts every sink; one that cannot start (a port in use) stops the agent with its reason. */
+async function startSinks(sinks: Sink[], log: Logger): Promise<boolean> {
+  const started = await Promise.allSettled(sinks.map((k) => k.start()));
+  const failed = started.flatMap((r, i) => (r.status === 'rejected' ? [{ sink: sinks[i].name, error: String((r.reason as Error)?.message ?? r.reason) }] : []));
+  for (const f of failed) log.fatal({ sink: f.sink }, `cannot start sink ${f.sink}: ${f.error}`);
+  if (failed.length > 0) await closeSinks(sinks, log);
+  return failed.length === 0;
+}
+
+/** close() flushes: bounded, and one sink's failure does not keep the others from flushing. */
+async function closeSinks(sinks: Sink[], log: Logger): Promise<void> {
+  const closed = await Promise.allSettled(sinks.map((k) => withTimeout(k.close(), 5000)));
+  closed.forEach((r, i) => r.status === 'rejected' && log.warn({ sink: sinks[i].name }, `closing: ${String((r.reason as Error)?.message ?? r.reason)}`));
 }
 
 async function runOnce(s: Settings, log: Logger): Promise<number> {
-  const sink = new StdoutSink(s.output.format as 'table' | 'json');
-  const agent = buildAgent(s, log, [sink]);
-  await sink.start();
+  const { agent, sinks } = buildAgent(s, log, true);
+  if (!(await startSinks(sinks, log))) return 1;
   const { batch, deliveries } = await agent.runCycle(new Date());
-  await sink.close();
+  await closeSinks(sinks, log);
   const delivered = deliveries.every((d) => d.result.status === 'ok');
   return batch.errors.length === 0 && delivered ? 0 : 1;
 }
 
 async function runDaemon(s: Settings, log: Logger): Promise<number> {
-  const sinks: Sink[] = s.output.enabled ? [new StdoutSink(s.output.format as 'table' | 'json')] : [];
-  await Promise.all(sinks.map((k) => k.start()));
-  const agent = buildAgent(s, log, sinks);
+  const { agent, sinks } = buildAgent(s, log, false);
+  if (!(await startSinks(sinks, log))) return 1;
   const interval = parseInterval(s.interval);
   const schedule = startSchedule(interval, (at) => agent.tick(at));
   log.info({ interval: s.interval, discovery: s.discovery.mode, sinks: sinks.map((k) => k.name) }, 'sockpulse started');
@@ -137,9 +156,17 @@ async function runDaemon(s: Settings, log: Logger): Promise<number> {
     process.once('SIGINT', stop);
   });
   await schedule.stop();
-  await Promise.race([agent.idle(), new Promise((r) => setTimeout(r, 8000).unref())]);
-  await Promise.all(sinks.map((k) => k.close()));
+  await withTimeout(agent.idle(), 4000).catch(() => log.warn('abandoning the running cycle at shutdown'));
+  await closeSinks(sinks, log);
   return 0;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    t.unref();
+    p.then(resolve, reject).finally(() => clearTimeout(t));
+  });
 }
 
 function version(): string {
