@@ -230,7 +230,7 @@ export const schema = {
         sensitive: true,
       },
       timeout: {
-        doc: 'Timeout of one export in seconds; 0 means OTEL_EXPORTER_OTLP_TIMEOUT (ms), else 10.',
+        doc: 'Timeout of one export in seconds; 0 means OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, else OTEL_EXPORTER_OTLP_TIMEOUT (both ms), else 10.',
         format: 'non-negative-number',
         default: 0,
         env: 'SOCKPULSE_OTLP_TIMEOUT',

@@ -91,9 +91,9 @@ const agent = (key: string, kind: 'gauge' | 'counter', unit: string, help: strin
  * seconds for Prometheus/OTLP.
  */
 export const AGENT_METRICS: MetricDef[] = [
-  { ...agent('cycle.discover_ms', 'gauge', 's', 'Duration of the last discovery stage'), prom: 'sockpulse_agent_discover_duration_seconds', toBaseUnit: () => 0.001 },
-  { ...agent('cycle.collect_ms', 'gauge', 's', 'Duration of the last collection stage'), prom: 'sockpulse_agent_collect_duration_seconds', toBaseUnit: () => 0.001 },
-  { ...agent('cycle.deliver_ms', 'gauge', 's', 'Duration of the previous cycle\'s delivery stage'), prom: 'sockpulse_agent_deliver_duration_seconds', toBaseUnit: () => 0.001 },
+  { ...agent('cycle.discover_ms', 'gauge', 's', 'Duration of the last discovery stage'), prom: 'sockpulse_agent_discover_duration_seconds', otel: 'sockpulse.agent.cycle.discover.duration', toBaseUnit: () => 0.001 },
+  { ...agent('cycle.collect_ms', 'gauge', 's', 'Duration of the last collection stage'), prom: 'sockpulse_agent_collect_duration_seconds', otel: 'sockpulse.agent.cycle.collect.duration', toBaseUnit: () => 0.001 },
+  { ...agent('cycle.deliver_ms', 'gauge', 's', 'Duration of the previous cycle\'s delivery stage'), prom: 'sockpulse_agent_deliver_duration_seconds', otel: 'sockpulse.agent.cycle.deliver.duration', toBaseUnit: () => 0.001 },
   agent('targets', 'gauge', '{target}', 'Network namespaces read in the last cycle'),
   agent('skipped', 'gauge', '{target}', 'Namespaces skipped in the last cycle (process left, or none readable)'),
   agent('cycles', 'counter', '{cycle}', 'Cycles run since start'),

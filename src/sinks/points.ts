@@ -21,9 +21,15 @@ export const TARGET_LABEL_KEYS = [
   'compose_project', 'compose_service', 'netns_name',
 ] as const;
 
-/** The labels of a target as sinks emit them: its discovery labels plus `scope` (which nothing overrides). */
+/**
+ * The labels of a target as sinks emit them: its discovery labels plus `scope` (which nothing
+ * overrides). A namespace with neither a container nor a name gets `netns_name` = `net:[inode]`,
+ * so two of them never merge into one series.
+ */
 export function targetLabels(t: Target): Record<string, string> {
-  return { ...t.labels, scope: t.scope };
+  const out: Record<string, string> = { ...t.labels, scope: t.scope };
+  if (t.scope === 'netns' && !out.netns_name) out.netns_name = `net:[${t.netns}]`;
+  return out;
 }
 
 export function batchPoints(batch: Batch, withSelf = true): Point[] {
