@@ -202,7 +202,7 @@ export const schema = {
       path: { doc: 'Unix socket path (uds).', format: String, default: '', env: 'SOCKPULSE_STATSD_PATH' },
       prefix: { doc: 'Metric name prefix.', format: String, default: 'sockpulse', env: 'SOCKPULSE_STATSD_PREFIX' },
       tag_style: {
-        doc: 'dogstatsd (name|g|#k:v), telegraf (name,k=v|g) or none (labels folded into the dotted name).',
+        doc: 'dogstatsd (name:value|g|#k:v), telegraf (name,k=v:value|g) or none (labels folded into the dotted name: name.k.v:value|g).',
         format: ['dogstatsd', 'telegraf', 'none'],
         default: 'dogstatsd',
         env: 'SOCKPULSE_STATSD_TAG_STYLE',

@@ -37,13 +37,13 @@ export function otlpResource(hostname: string, version: string): Resource {
 
 /**
  * A target's attributes. Copied Docker labels become `container.label.<key>` (semantic
- * conventions). An unnamed plain namespace is named as the kernel names it (`net:[inode]`), so
+ * conventions). An unnamed plain namespace is named `netns-<inode>` as in every sink (points.ts), so
  * two of them never fall into one series.
  */
 export function targetAttributes(t: Target): Attributes {
   const out: Attributes = {};
   for (const [k, v] of Object.entries(targetLabels(t))) out[TARGET_ATTRIBUTES[k] ?? `container.label.${k}`] = v;
-  if (t.scope === 'netns' && out['network.namespace'] === undefined) out['network.namespace'] = `net:[${t.netns}]`;
+  if (t.scope === 'netns' && out['network.namespace'] === undefined) out['network.namespace'] = `netns-${t.netns}`;
   return out;
 }
 

@@ -23,12 +23,12 @@ export const TARGET_LABEL_KEYS = [
 
 /**
  * The labels of a target as sinks emit them: its discovery labels plus `scope` (which nothing
- * overrides). A namespace with neither a container nor a name gets `netns_name` = `net:[inode]`,
- * so two of them never merge into one series.
+ * overrides). A namespace with neither a container nor a name gets `netns_name` = `netns-<inode>`
+ * (unchanged by every backend's escaping), so two of them never merge into one series.
  */
 export function targetLabels(t: Target): Record<string, string> {
   const out: Record<string, string> = { ...t.labels, scope: t.scope };
-  if (t.scope === 'netns' && !out.netns_name) out.netns_name = `net:[${t.netns}]`;
+  if (t.scope === 'netns' && !out.netns_name) out.netns_name = `netns-${t.netns}`;
   return out;
 }
 

@@ -128,7 +128,7 @@ describeVm('OTLP http/protobuf into VictoriaMetrics', () => {
     const gone = await vm.exportSeries(`{__name__="sockpulse.tcp.established",container.id="${C600}"}`);
     expect(gone.map((s) => s.timestamps)).toEqual([[T0 * 1000]]); // no point after it vanished
     const netns = await vm.exportSeries('{__name__="sockpulse.tcp.inuse",sockpulse.scope="netns"}');
-    expect(netns.map((s) => [s.metric['network.namespace'], s.values])).toEqual([['net:[4026532500]', [10, 10]]]);
+    expect(netns.map((s) => [s.metric['network.namespace'], s.values])).toEqual([['netns-4026532500', [10, 10]]]);
     const pod = await vm.exportSeries('{__name__="sockpulse.sockets.used",k8s.pod.uid!=""}');
     expect(pod.map((s) => s.metric['container.id'])).toEqual(['aaaaaaaaaaaa,bbbbbbbbbbbb']);
 

@@ -79,7 +79,7 @@ describe('batch → OTLP ResourceMetrics', () => {
       { 'sockpulse.scope': 'host' },
       { 'sockpulse.scope': 'container', 'container.id': '4e3eb141f15f' },
       { 'sockpulse.scope': 'container', 'container.id': 'aaaaaaaaaaaa,bbbbbbbbbbbb', 'k8s.pod.uid': '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0' },
-      { 'sockpulse.scope': 'netns', 'network.namespace': 'net:[4026532500]' },
+      { 'sockpulse.scope': 'netns', 'network.namespace': 'netns-4026532500' },
       { 'sockpulse.scope': 'container', 'container.id': 'cccccccccccc' },
     ]);
     expect(est.dataPoints.map((p) => p.value)).toEqual([0, 11, 0, 11, 11]);
@@ -169,9 +169,9 @@ describe('target attributes', () => {
     });
   });
 
-  it('names a namespace by its ip-netns name, else as the kernel does (net:[inode])', () => {
+  it('names a namespace by its ip-netns name, else netns-<inode>', () => {
     expect(targetAttributes(target({ scope: 'netns', labels: { netns_name: 'blue' } }))).toEqual({ 'sockpulse.scope': 'netns', 'network.namespace': 'blue' });
-    expect(targetAttributes(target({ scope: 'netns' }))).toEqual({ 'sockpulse.scope': 'netns', 'network.namespace': 'net:[4026532999]' });
+    expect(targetAttributes(target({ scope: 'netns' }))).toEqual({ 'sockpulse.scope': 'netns', 'network.namespace': 'netns-4026532999' });
     expect(targetAttributes(target({ scope: 'host', netns: 4026531840 }))).toEqual({ 'sockpulse.scope': 'host' });
   });
 });
