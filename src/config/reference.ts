@@ -1,7 +1,5 @@
 // The configuration reference in the README is generated from the schema, so it cannot drift:
-// `npm run docs:config` prints it, and a unit test checks the README holds exactly this text.
-import * as fs from 'fs';
-import * as path from 'path';
+// `npm run docs` writes it into the README (src/docs.ts).
 import { schema } from './schema';
 
 interface Leaf {
@@ -33,19 +31,4 @@ function rows(node: Record<string, unknown>, prefix: string): string[] {
 
 export function configReference(): string {
   return ['| key | format | default | environment | meaning |', '|---|---|---|---|---|', ...rows(schema, '')].join('\n');
-}
-
-/** Replaces the README's marked section with the generated table (`npm run docs:config -- --write`). */
-function writeReadme(file: string): void {
-  const text = fs.readFileSync(file, 'utf8');
-  const next = text.replace(
-    /(<!-- config-reference:start -->\n)[\s\S]*?(\n<!-- config-reference:end -->)/,
-    (_m, a: string, b: string) => `${a}${configReference()}${b}`,
-  );
-  fs.writeFileSync(file, next);
-}
-
-if (require.main === module) {
-  if (process.argv.includes('--write')) writeReadme(path.join(__dirname, '..', '..', '..', 'README.md'));
-  else process.stdout.write(`${configReference()}\n`);
 }
