@@ -2,7 +2,6 @@
 // Unknown keys and bad values fail with the key's name; the result is frozen.
 import * as fs from 'fs';
 import convict from 'convict';
-import YAML from 'yaml';
 import { Settings, checkSettings, schema } from './schema';
 
 export class ConfigError extends Error {
@@ -49,7 +48,8 @@ function readFile(file: string): object {
     throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
   }
   try {
-    const data: unknown = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const data: unknown = file.endsWith('.json') ? JSON.parse(text) : (require('yaml') as typeof import('yaml')).parse(text);
     if (data === null || data === undefined) return {};
     if (typeof data !== 'object' || Array.isArray(data)) throw new Error('the top level must be a mapping of keys');
     return data;

@@ -8,14 +8,13 @@ import { ProcReader, errnoCode } from '../procfs/read';
 import { Member, groupTargets, netnsOf, resolveHost } from './group';
 import { pidStartTime } from './proc-scan';
 import { DiscoveryOptions, failed } from './common';
+import { ENGINE_DOWN } from './auto';
 
 interface Known {
   pid: number;
   pidStart: number;
 }
 
-/** Error code when the engine cannot be listed at all; `auto` falls back to procfs on it. */
-export const ENGINE_DOWN = 'EDOCKERDOWN';
 
 export class DockerDiscovery implements Discovery {
   readonly name = 'docker';

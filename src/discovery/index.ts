@@ -6,9 +6,8 @@ import { compileFilters } from './filters';
 import { DiscoveryOptions } from './common';
 import { ProcfsDiscovery } from './procfs';
 import { NetnsDiscovery } from './netns';
-import { DockerDiscovery } from './docker';
 import { AutoDiscovery } from './auto';
-import { dockerClient } from './docker-client';
+import type { DockerDiscovery } from './docker';
 
 export function createDiscovery(s: Settings, log: Logger): Discovery {
   const f = s.filters;
@@ -18,8 +17,16 @@ export function createDiscovery(s: Settings, log: Logger): Discovery {
     filter: compileFilters(f),
     hasIncludeFilter: f.include_names.length + f.include_labels.length > 0,
   };
-  const docker = (): DockerDiscovery =>
-    new DockerDiscovery(dockerClient(s.docker), { ...base, concurrency: s.docker.inspect_concurrency, endpoint: s.docker.host });
+  // dockerode is loaded only when Docker discovery is built (see auto.ts).
+  const docker = (): DockerDiscovery => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { DockerDiscovery } = require('./docker') as typeof import('./docker');
+    const { dockerClient } = require('./docker-client') as typeof import('./docker-client');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    return new DockerDiscovery(dockerClient(s.docker), { ...base, concurrency: s.docker.inspect_concurrency, endpoint: s.docker.host });
+  };
+  const host = s.docker.host;
+  const socketPath = host.startsWith('unix://') ? host.slice('unix://'.length) : host.startsWith('/') ? host : undefined;
   switch (s.discovery.mode) {
     case 'docker':
       return docker();
@@ -28,7 +35,7 @@ export function createDiscovery(s: Settings, log: Logger): Discovery {
     case 'netns':
       return new NetnsDiscovery({ ...base, netnsRoot: s.discovery.netns_root });
     default:
-      return new AutoDiscovery(docker(), new ProcfsDiscovery(base), (source, reason) =>
+      return new AutoDiscovery(docker, new ProcfsDiscovery(base), socketPath, (source, reason) =>
         source === 'docker'
           ? log.info({ discovery: source, endpoint: s.docker.host }, 'discovering containers through the Docker engine')
           : log.info({ discovery: source, reason }, 'Docker engine not answering; scanning every network namespace under the proc root'),
