@@ -14,7 +14,7 @@ import { countDrop } from '../self-stats';
 import { SinkContext } from './context';
 import { checkEndpointTemplate, checkPrefix, encodePoints } from './falcon-items';
 import { batchPoints } from './points';
-import { PushQueue, SendOutcome } from './push-queue';
+import { deliveryOptions, PushQueue, SendOutcome } from './push-queue';
 
 type FalconSettings = Settings['sinks']['falcon'];
 
@@ -53,10 +53,8 @@ export class FalconSink implements Sink {
     this.queue = new PushQueue<Payload>({
       send: (p, signal) => this.send(p, signal),
       size: (p) => p.n,
-      maxPoints: cfg.buffer_points,
       counters: ctx.counters,
-      backoff: { initialMs: cfg.backoff_initial * 1000, maxMs: cfg.backoff_max * 1000 },
-      attemptsPerDrain: cfg.attempts,
+      ...deliveryOptions(cfg),
     });
   }
 

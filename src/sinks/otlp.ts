@@ -17,7 +17,7 @@ import { countDrop } from '../self-stats';
 import { SinkContext } from './context';
 import { OtlpTarget, redactUrl, resolveOtlpConfig } from './otlp-config';
 import { CounterStarts, OtlpSerializer, batchToOtlp, exporterSerializer, otlpResource } from './otlp-data';
-import { PushQueue, SendOutcome } from './push-queue';
+import { deliveryOptions, PushQueue, SendOutcome } from './push-queue';
 
 interface Payload {
   body: Uint8Array;
@@ -54,10 +54,8 @@ export class OtlpSink implements Sink {
     this.queue = new PushQueue<Payload>({
       send: (p, signal) => this.post(p, signal),
       size: (p) => p.points,
-      maxPoints: cfg.buffer_points,
       counters: ctx.counters,
-      backoff: { initialMs: cfg.backoff_initial * 1000, maxMs: cfg.backoff_max * 1000 },
-      attemptsPerDrain: cfg.attempts,
+      ...deliveryOptions(cfg),
     });
   }
 

@@ -3,12 +3,9 @@
 // on the fixture proc tree, so every batch holds real kernel numbers.
 import * as http from 'http';
 import * as net from 'net';
-import * as path from 'path';
 import { Writable } from 'stream';
-import { Agent } from '../../src/agent';
-import { CollectStage } from '../../src/collect';
+import { fixturePipeline } from '../helpers/pipeline';
 import { Settings } from '../../src/config/schema';
-import { ProcfsDiscovery } from '../../src/discovery/procfs';
 import { createLogger } from '../../src/log';
 import { Batch, Sink } from '../../src/model';
 import { SelfStats } from '../../src/self-stats';
@@ -16,7 +13,6 @@ import { metricDef } from '../../src/sinks/catalog';
 import { FalconSink } from '../../src/sinks/falcon';
 import { FailMode, FalconReceiver, ReceivedItem } from '../helpers/falcon-receiver';
 
-const ROOT = path.relative(process.cwd(), path.join(__dirname, '..', 'fixtures', 'proctree'));
 const T0 = 1_700_000_059_000; // aligned down to 1_700_000_040
 const at = (cycle: number) => new Date(T0 + cycle * 60_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,17 +24,7 @@ const settings = (url: string, over: Partial<FalconSettings> = {}): FalconSettin
 });
 
 /** The real pipeline: procfs discovery and collection of the fixture tree. */
-const pipeline = (sinks: Sink[], stats: SelfStats, cycleTimeoutMs: number) =>
-  new Agent({
-    discovery: new ProcfsDiscovery({ procRoot: ROOT, copyLabels: [], filter: () => true, hasIncludeFilter: false }),
-    collect: new CollectStage(ROOT),
-    sinks,
-    log: createLogger('silent'),
-    hostname: 'fixture-host',
-    stepSeconds: 60,
-    cycleTimeoutMs,
-    stats,
-  });
+const pipeline = (sinks: Sink[], stats: SelfStats, cycleTimeoutMs: number) => fixturePipeline({ sinks, stats, cycleTimeoutMs });
 
 /** The pipeline delivering to a FalconSink, whose debug log is kept in `lines`. */
 function setup(url: string, over: Partial<FalconSettings> = {}, cycleTimeoutMs = 3000) {

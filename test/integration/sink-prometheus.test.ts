@@ -1,10 +1,10 @@
 // The Prometheus sink over real HTTP: batches from the fixture proc tree pipeline (and, as root,
 // from real `unshare -n` namespaces), scraped from the real server and checked with promtool.
 import http from 'node:http';
-import path from 'node:path';
 import zlib from 'node:zlib';
 import { Registry } from 'prom-client';
 import { Agent } from '../../src/agent';
+import { fixturePipeline } from '../helpers/pipeline';
 import { CollectStage } from '../../src/collect';
 import { ProcfsDiscovery } from '../../src/discovery/procfs';
 import { createLogger } from '../../src/log';
@@ -19,7 +19,6 @@ import { Family, parseExposition, promtoolAvailable, promtoolProblems } from '..
 import { expectedStats } from '../helpers/sockmix';
 import golden from '../fixtures/golden/proctree.json';
 
-const ROOT = path.relative(process.cwd(), path.join(__dirname, '..', 'fixtures', 'proctree'));
 const log = createLogger('silent');
 const lint = promtoolAvailable();
 
@@ -38,16 +37,7 @@ async function startSink(stats = new SelfStats(), over: { listen?: string; path?
 
 /** One cycle over the fixture tree (as test/unit/golden.test.ts), machine-dependent fields pinned. */
 async function fixtureBatch(stats: SelfStats): Promise<Batch> {
-  const agent = new Agent({
-    discovery: new ProcfsDiscovery({ procRoot: ROOT, copyLabels: [], filter: () => true, hasIncludeFilter: false }),
-    collect: new CollectStage(ROOT),
-    sinks: [],
-    log,
-    hostname: 'fixture-host',
-    stepSeconds: 60,
-    cycleTimeoutMs: 5000,
-    stats,
-  });
+  const agent = fixturePipeline({ log, stats });
   const { batch } = await agent.runCycle(new Date(1_700_000_059_000));
   batch.cycle.discover_ms = 0;
   batch.cycle.collect_ms = 7;

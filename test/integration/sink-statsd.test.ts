@@ -5,17 +5,14 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Agent } from '../../src/agent';
-import { CollectStage } from '../../src/collect';
+import { fixturePipeline } from '../helpers/pipeline';
 import { Settings } from '../../src/config/schema';
-import { ProcfsDiscovery } from '../../src/discovery/procfs';
 import { createLogger } from '../../src/log';
 import { Batch, Sink } from '../../src/model';
 import { SelfStats } from '../../src/self-stats';
 import { StatsdSink } from '../../src/sinks/statsd';
 import { StatsdDaemon, TcpCapture, UdpCapture, UdsCapture, freePort, startStatsd } from '../helpers/statsd-server';
 
-const ROOT = path.relative(process.cwd(), path.join(__dirname, '..', 'fixtures', 'proctree'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const deadline = (ms = 3000) => AbortSignal.timeout(ms);
 
@@ -38,16 +35,7 @@ function sink(over: Partial<StatsdSettings>, stats = new SelfStats()) {
 }
 
 const pipeline = (sinkList: Sink[], stats: SelfStats, cycleTimeoutMs = 3000) =>
-  new Agent({
-    discovery: new ProcfsDiscovery({ procRoot: ROOT, copyLabels: [], filter: () => true, hasIncludeFilter: false }),
-    collect: new CollectStage(ROOT),
-    sinks: sinkList,
-    log: createLogger('silent'),
-    hostname: 'fixture-host',
-    stepSeconds: 60,
-    cycleTimeoutMs,
-    stats,
-  });
+  fixturePipeline({ sinks: sinkList, cycleTimeoutMs, stats });
 
 /** One cycle of the fixture tree; what depends on the machine is pinned. */
 async function fixtureBatch(): Promise<Batch> {

@@ -3,27 +3,14 @@
 // After an intended change: UPDATE_GOLDEN=1 npx jest test/unit/golden.test.ts, and review the diff.
 import * as fs from 'fs';
 import * as path from 'path';
-import { Agent } from '../../src/agent';
-import { CollectStage } from '../../src/collect';
-import { ProcfsDiscovery } from '../../src/discovery/procfs';
-import { createLogger } from '../../src/log';
+import { fixturePipeline } from '../helpers/pipeline';
 import { batchDocument } from '../../src/sinks/json-doc';
 import { renderTable } from '../../src/sinks/table';
 
-// Relative, so paths in error messages are the same in every checkout.
-const ROOT = path.relative(process.cwd(), path.join(__dirname, '..', 'fixtures', 'proctree'));
 const GOLDEN = path.join(__dirname, '..', 'fixtures', 'golden');
 
 async function cycle() {
-  const agent = new Agent({
-    discovery: new ProcfsDiscovery({ procRoot: ROOT, copyLabels: [], filter: () => true, hasIncludeFilter: false }),
-    collect: new CollectStage(ROOT),
-    sinks: [],
-    log: createLogger('silent'),
-    hostname: 'fixture-host',
-    stepSeconds: 60,
-    cycleTimeoutMs: 5000,
-  });
+  const agent = fixturePipeline();
   const { batch } = await agent.runCycle(new Date(1_700_000_059_000));
   // Only what depends on the machine running the test is pinned.
   batch.kernel = '6.18.44-fixture';

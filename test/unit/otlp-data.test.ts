@@ -1,34 +1,20 @@
 // A batch as OTLP data: names, units, types, attributes, scaling, timestamps and counter start
 // times, on a real batch from the fixture proc tree (test/fixtures/proctree/README.md).
-import * as path from 'path';
 import { ValueType } from '@opentelemetry/api';
 import { DataPointType, MetricData } from '@opentelemetry/sdk-metrics';
-import { Agent } from '../../src/agent';
-import { CollectStage } from '../../src/collect';
-import { ProcfsDiscovery } from '../../src/discovery/procfs';
-import { createLogger } from '../../src/log';
+import { fixturePipeline } from '../helpers/pipeline';
 import { Batch, Target } from '../../src/model';
 import { SelfStats } from '../../src/self-stats';
 import { ALL_METRICS, kernelPageSize } from '../../src/sinks/catalog';
 import { CounterStarts, batchToOtlp, exporterSerializer, otlpResource, targetAttributes } from '../../src/sinks/otlp-data';
 import { decodeOtlp } from '../helpers/otlp-receiver';
 
-const ROOT = path.join(__dirname, '..', 'fixtures', 'proctree');
 const T0 = 1_700_000_040;
 
 async function fixtureBatch(): Promise<Batch> {
   const stats = new SelfStats();
   Object.assign(stats.sink('otlp'), { sent: 7, dropped: { buffer_full: 3 }, last_success: T0 - 60 });
-  const agent = new Agent({
-    discovery: new ProcfsDiscovery({ procRoot: ROOT, copyLabels: [], filter: () => true, hasIncludeFilter: false }),
-    collect: new CollectStage(ROOT),
-    sinks: [],
-    log: createLogger('silent'),
-    hostname: 'fixture-host',
-    stepSeconds: 60,
-    cycleTimeoutMs: 5000,
-    stats,
-  });
+  const agent = fixturePipeline({ stats });
   const { batch } = await agent.runCycle(new Date((T0 + 19) * 1000));
   batch.cycle.discover_ms = 12.5;
   return batch;

@@ -1,0 +1,34 @@
+// The real pipeline (procfs discovery + collection + agent) over the fixture proc tree
+// (test/fixtures/proctree), for tests that need batches holding real kernel text's numbers.
+import * as path from 'path';
+import { Agent } from '../../src/agent';
+import { CollectStage } from '../../src/collect';
+import { ProcfsDiscovery } from '../../src/discovery/procfs';
+import { Logger, createLogger } from '../../src/log';
+import { Sink } from '../../src/model';
+import { SelfStats } from '../../src/self-stats';
+
+/** Relative to the repository root (jest's cwd), so paths in messages are the same in every checkout. */
+export const FIXTURE_ROOT = path.relative(process.cwd(), path.join(__dirname, '..', 'fixtures', 'proctree'));
+
+export interface PipelineOptions {
+  sinks?: Sink[];
+  stats?: SelfStats;
+  log?: Logger;
+  cycleTimeoutMs?: number;
+  procRoot?: string;
+}
+
+export function fixturePipeline(o: PipelineOptions = {}): Agent {
+  const procRoot = o.procRoot ?? FIXTURE_ROOT;
+  return new Agent({
+    discovery: new ProcfsDiscovery({ procRoot, copyLabels: [], filter: () => true, hasIncludeFilter: false }),
+    collect: new CollectStage(procRoot),
+    sinks: o.sinks ?? [],
+    log: o.log ?? createLogger('silent'),
+    hostname: 'fixture-host',
+    stepSeconds: 60,
+    cycleTimeoutMs: o.cycleTimeoutMs ?? 5000,
+    ...(o.stats ? { stats: o.stats } : {}),
+  });
+}
