@@ -36,18 +36,9 @@ if [ -z "$libc_a" ] || [ ! -f "$libc_a" ]; then missing+=("libc.a"); fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "prepare.sh: missing: ${missing[*]} — installing with apt-get" >&2
-  # docker.io's postinst tries to start its service; forbid service starts during the
-  # install (the tests run their own private dockerd) unless a policy already exists.
-  policy=/usr/sbin/policy-rc.d
-  made_policy=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
-  fi
-  trap 'if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi' EXIT
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q \
-    docker.io busybox-static iproute2 util-linux gcc libc6-dev tar
+  # shellcheck source=test/setup/apt.sh
+  . "$ROOT/test/setup/apt.sh"
+  apt_install docker.io busybox-static iproute2 util-linux gcc libc6-dev tar
 fi
 
 # Compile sockmix only when the source is newer than the binary.
