@@ -3,6 +3,7 @@ import { ContainerRef, Scope, Target } from '../model';
 import { ProcReader, isGone, netnsInode } from '../procfs/read';
 import { namespaceLabels } from './labels';
 import { pidStartTime } from './proc-scan';
+import { hasPtraceCap } from './common';
 
 export interface Member {
   pid: number;
@@ -35,9 +36,10 @@ export function resolveHost(reader: ProcReader, procRoot: string): HostNs {
     }
   }
   const why = firstErr ? (firstErr as Error).message : 'no such process';
-  throw Object.assign(new Error(`cannot resolve the host network namespace through pid 1 or 2: ${why}`), {
-    code: (firstErr as NodeJS.ErrnoException | undefined)?.code ?? 'ENOHOST',
-  });
+  const code = (firstErr as NodeJS.ErrnoException | undefined)?.code ?? 'ENOHOST';
+  // Without the capability this is where every run first fails: say what to grant.
+  const hint = (code === 'EACCES' || code === 'EPERM') && !hasPtraceCap() ? ': run as root or grant CAP_SYS_PTRACE' : '';
+  throw Object.assign(new Error(`cannot resolve the host network namespace through pid 1 or 2: ${why}${hint}`), { code });
 }
 
 /**
