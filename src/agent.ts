@@ -28,6 +28,8 @@ export interface DeliveryReport {
 export class Agent {
   private running: Promise<unknown> | undefined;
   private skippedWhileRunning = 0;
+  /** Unix ms at the end of the last cycle that read at least one namespace (readiness). */
+  lastSuccess: number | undefined;
   readonly stats: SelfStats;
 
   constructor(private readonly o: AgentOptions) {
@@ -53,6 +55,11 @@ export class Agent {
         this.skippedWhileRunning = 0;
       }
     });
+  }
+
+  /** Releases what collection holds between cycles (kept proc files, and the namespaces they pin). */
+  close(): void {
+    this.o.collect.close();
   }
 
   /** Resolves when the running cycle (if any) has finished. */
@@ -100,6 +107,7 @@ export class Agent {
       self: this.stats.snapshot(),
     };
     const t3 = performance.now();
+    if (batch.results.length > 0) this.lastSuccess = Date.now();
     const deliveries = await this.deliver(batch, signal);
     this.stats.deliverMs = round(performance.now() - t3);
     this.stats.errors.deliver += deliveries.filter((d) => d.result.status !== 'ok').length;

@@ -1,17 +1,10 @@
 // Command line: flags, --once or daemon, exit codes (0 ok, 1 the cycle had errors or the agent
 // failed, 2 bad usage or configuration).
-import * as os from 'os';
 import { parseArgs } from 'util';
-import { Agent } from './agent';
-import { CollectStage } from './collect';
 import { ConfigError, loadConfig } from './config/load';
-import { Settings } from './config/schema';
-import { createDiscovery } from './discovery';
-import { createLogger, Logger } from './log';
-import { Sink } from './model';
-import { parseInterval, startSchedule } from './schedule';
-import { createSinks } from './sinks';
-import { SelfStats } from './self-stats';
+import { runDaemon } from './daemon';
+import { createLogger } from './log';
+import { runOnce, version } from './run';
 
 const USAGE = `Usage: sockpulse [options]
 
@@ -59,8 +52,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   let loaded: ReturnType<typeof loadConfig>;
+  const overrides = Object.fromEntries(Object.entries(FLAG_KEYS).map(([flag, key]) => [key, flags[flag as keyof typeof FLAG_KEYS]]));
   try {
-    const overrides = Object.fromEntries(Object.entries(FLAG_KEYS).map(([flag, key]) => [key, flags[flag as keyof typeof FLAG_KEYS]]));
     loaded = loadConfig({ file: flags.config, overrides });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -73,7 +66,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const s = loaded.settings;
   const log = createLogger(s.log.level);
-  return flags.once ? runOnce(s, log) : runDaemon(s, log);
+  if (flags.once) return runOnce(s, log);
+  // SIGHUP reloads from the same file, environment and flags.
+  return runDaemon(s, log, () => loadConfig({ file: flags.config, overrides }).settings);
 }
 
 function parse(argv: string[]) {
@@ -96,80 +91,4 @@ function parse(argv: string[]) {
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"`);
   return values;
-}
-
-function buildAgent(s: Settings, log: Logger, once: boolean): { agent: Agent; sinks: Sink[] } {
-  const interval = parseInterval(s.interval);
-  const timeoutS = s.cycle_timeout > 0 ? s.cycle_timeout : Math.min(30, (interval.seconds ?? 60) * 0.8);
-  const stats = new SelfStats();
-  const hostname = s.hostname || os.hostname();
-  const sinks = createSinks(s, { log, stats, hostname, stepSeconds: interval.seconds ?? 60, version: version(), once });
-  const agent = new Agent({
-    discovery: createDiscovery(s, log),
-    collect: new CollectStage(s.discovery.proc_root),
-    sinks,
-    log,
-    hostname,
-    stepSeconds: interval.seconds,
-    cycleTimeoutMs: timeoutS * 1000,
-    stats,
-  });
-  return { agent, sinks };
-}
-
-/** Starts every sink; one that cannot start (a port in use) stops the agent with its reason. */
-async function startSinks(sinks: Sink[], log: Logger): Promise<boolean> {
-  const started = await Promise.allSettled(sinks.map((k) => k.start()));
-  const failed = started.flatMap((r, i) => (r.status === 'rejected' ? [{ sink: sinks[i].name, error: String((r.reason as Error)?.message ?? r.reason) }] : []));
-  for (const f of failed) log.fatal({ sink: f.sink }, `cannot start sink ${f.sink}: ${f.error}`);
-  if (failed.length > 0) await closeSinks(sinks, log);
-  return failed.length === 0;
-}
-
-/** close() flushes: bounded, and one sink's failure does not keep the others from flushing. */
-async function closeSinks(sinks: Sink[], log: Logger): Promise<void> {
-  const closed = await Promise.allSettled(sinks.map((k) => withTimeout(k.close(), 5000)));
-  closed.forEach((r, i) => r.status === 'rejected' && log.warn({ sink: sinks[i].name }, `closing: ${String((r.reason as Error)?.message ?? r.reason)}`));
-}
-
-async function runOnce(s: Settings, log: Logger): Promise<number> {
-  const { agent, sinks } = buildAgent(s, log, true);
-  if (!(await startSinks(sinks, log))) return 1;
-  const { batch, deliveries } = await agent.runCycle(new Date());
-  await closeSinks(sinks, log);
-  const delivered = deliveries.every((d) => d.result.status === 'ok');
-  return batch.errors.length === 0 && delivered ? 0 : 1;
-}
-
-async function runDaemon(s: Settings, log: Logger): Promise<number> {
-  const { agent, sinks } = buildAgent(s, log, false);
-  if (!(await startSinks(sinks, log))) return 1;
-  const interval = parseInterval(s.interval);
-  const schedule = startSchedule(interval, (at) => agent.tick(at));
-  log.info({ interval: s.interval, discovery: s.discovery.mode, sinks: sinks.map((k) => k.name) }, 'sockpulse started');
-  await new Promise<void>((resolve) => {
-    const stop = (sig: NodeJS.Signals): void => {
-      log.info({ signal: sig }, 'stopping');
-      resolve();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
-  await schedule.stop();
-  await withTimeout(agent.idle(), 4000).catch(() => log.warn('abandoning the running cycle at shutdown'));
-  await closeSinks(sinks, log);
-  return 0;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    t.unref();
-    p.then(resolve, reject).finally(() => clearTimeout(t));
-  });
-}
-
-function version(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('../../package.json') as { version: string }).version;
 }

@@ -2,6 +2,7 @@
 // configuration reference is generated from this schema (npm run docs:config), so it cannot drift.
 import convict from 'convict';
 import { parseInterval } from '../schedule';
+import { parseListen } from '../listen';
 import { compileFilters } from '../discovery/filters';
 import { TARGET_LABEL_KEYS } from '../sinks/points';
 
@@ -19,6 +20,13 @@ convict.addFormat({
     if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new Error('must be a list of strings');
   },
   coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+});
+
+convict.addFormat({
+  name: 'listen',
+  validate(v: unknown) {
+    parseListen(String(v), ''); // convict prefixes the key
+  },
 });
 
 convict.addFormat({
@@ -241,11 +249,21 @@ export const schema = {
       enabled: { doc: 'Serve the last cycle on an HTTP /metrics endpoint.', format: Boolean, default: false, env: 'SOCKPULSE_PROMETHEUS_ENABLED' },
       listen: {
         doc: 'Address to listen on, host:port (loopback unless you mean otherwise).',
-        format: String,
+        format: 'listen',
         default: '127.0.0.1:9477',
         env: 'SOCKPULSE_PROMETHEUS_LISTEN',
       },
       path: { doc: 'Path of the metrics page.', format: String, default: '/metrics', env: 'SOCKPULSE_PROMETHEUS_PATH' },
+    },
+  },
+  health: {
+    listen: {
+      doc: 'Where /healthz (the process answers) and /readyz (a cycle succeeded recently) are served, host:port; empty: no health endpoint. Daemon mode only.',
+      format: (v: unknown) => {
+        if (v !== '') parseListen(String(v), '');
+      },
+      default: '',
+      env: 'SOCKPULSE_HEALTH_LISTEN',
     },
   },
   log: {

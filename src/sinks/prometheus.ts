@@ -10,6 +10,7 @@
 // - Self-metrics: `sent` counts series served to scrapers and `last_success` is the time of the
 //   last scrape served (is anyone scraping?); points left out as duplicates are dropped, by reason
 //   `duplicate`.
+import { listenOn, parseListen } from '../listen';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
@@ -30,25 +31,16 @@ interface Page extends Exposition {
 }
 
 /** `host:port`, `[v6]:port`, or `:port` (every interface). Throws naming the key. */
-export function parseListen(listen: string): { host: string | undefined; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen);
-  const port = Number(m?.[3]);
-  if (!m || port > 65535) {
-    throw new Error(`sinks.prometheus.listen: "${listen}" is not host:port (e.g. 127.0.0.1:9477, [::1]:9477, :9477 for every interface)`);
-  }
-  return { host: m[1] ?? (m[2] || undefined), port };
-}
 
 export class PrometheusSink implements Sink {
   readonly name = 'prometheus';
-  private readonly listen: { host: string | undefined; port: number };
   private readonly copyNames: ReadonlyMap<string, string>;
   private server: http.Server | undefined;
   private page: Page = emptyExposition();
   private closed = false;
 
   constructor(private readonly cfg: PromSettings, private readonly ctx: SinkContext) {
-    this.listen = parseListen(cfg.listen);
+    parseListen(cfg.listen, 'sinks.prometheus.listen'); // fail at construction, naming the key
     if (!cfg.path.startsWith('/')) throw new Error(`sinks.prometheus.path: "${cfg.path}" must start with "/"`);
     this.copyNames = copyLabelNames(ctx.copyLabels);
   }
@@ -64,13 +56,7 @@ export class PrometheusSink implements Sink {
     const server = http.createServer({ maxHeaderSize: 8192, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) =>
       this.handle(req, res),
     );
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        const e = new Error(`prometheus: cannot listen on ${this.cfg.listen} (sinks.prometheus.listen): ${err.message}`, { cause: err });
-        reject(Object.assign(e, { code: err.code ?? 'ELISTEN' }));
-      });
-      server.listen(this.listen.port, this.listen.host, () => resolve());
-    });
+    await listenOn(server, this.cfg.listen, 'sinks.prometheus.listen', 'prometheus');
     server.removeAllListeners('error');
     server.on('error', (err) => this.ctx.log.error({ sink: this.name, err }, 'metrics server error'));
     this.server = server;

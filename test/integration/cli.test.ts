@@ -1,6 +1,7 @@
 // The command a user runs: the built CLI (bin/sockpulse.js → dist/), as a child process.
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
@@ -130,6 +131,81 @@ describeRoot('sockpulse CLI on the real kernel', () => {
     expect(docs.length).toBeGreaterThanOrEqual(3);
     const ts = docs.map((d) => d.timestamp);
     expect(ts.slice(1).map((t, i) => t - ts[i])).toEqual(Array(ts.length - 1).fill(1));
+  });
+});
+
+describeRoot('sockpulse daemon: health and reload', () => {
+  const freePort = () =>
+    new Promise<number>((resolve) => {
+      const srv = http.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as { port: number };
+        srv.close(() => resolve(port));
+      });
+    });
+  const get = (port: number, p: string) =>
+    new Promise<number>((resolve) => http.get({ host: '127.0.0.1', port, path: p }, (res) => resolve(res.statusCode ?? 0)).on('error', () => resolve(0)));
+
+  function daemon(args: string[], env: NodeJS.ProcessEnv = {}) {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...env } });
+    const docs: Doc[] = [];
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      let i;
+      while ((i = out.indexOf('\n')) >= 0) {
+        docs.push(JSON.parse(out.slice(0, i)));
+        out = out.slice(i + 1);
+      }
+    });
+    child.stderr!.on('data', (d) => (err += d));
+    const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, ms = 10000) => {
+      const end = Date.now() + ms;
+      while (!(await ok())) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; stderr: ${err}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const exit = () => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', resolve)));
+    return { child, docs, stderr: () => err, waitFor, exit };
+  }
+
+  it('serves /healthz at once and /readyz once a cycle has read a namespace', async () => {
+    const port = await freePort();
+    const d = daemon(['--interval', '1', '--format', 'json', '--discovery', 'procfs'], { SOCKPULSE_HEALTH_LISTEN: `127.0.0.1:${port}` });
+    try {
+      await d.waitFor('/healthz', async () => (await get(port, '/healthz')) === 200);
+      await d.waitFor('/readyz', async () => (await get(port, '/readyz')) === 200);
+      expect(d.docs.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      d.child.kill('SIGTERM');
+      expect(await d.exit()).toBe(0);
+    }
+    expect(await get(port, '/healthz')).toBe(0); // closed at shutdown
+  });
+
+  it('reloads the configuration on SIGHUP, and keeps the running one when the new one is invalid', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-hup-'));
+    const cfg = path.join(dir, 'sockpulse.yaml');
+    fs.writeFileSync(cfg, 'interval: 1\nhostname: first\ndiscovery: { mode: procfs }\noutput: { format: json }\n');
+    const d = daemon(['-c', cfg]);
+    try {
+      await d.waitFor('a first document', () => d.docs.length > 0);
+      fs.writeFileSync(cfg, 'interval: 1\nhostnme: typo\n');
+      d.child.kill('SIGHUP');
+      await d.waitFor('the refusal', () => /reload refused, keeping the running configuration: .*hostnme/.test(d.stderr()));
+      const n = d.docs.length;
+      await d.waitFor('documents still flowing under the old configuration', () => d.docs.length >= n + 2);
+      expect(d.docs.slice(n).every((x) => x.host === 'first')).toBe(true);
+      fs.writeFileSync(cfg, 'interval: 1\nhostname: second\ndiscovery: { mode: procfs }\noutput: { format: json }\n');
+      d.child.kill('SIGHUP');
+      await d.waitFor('documents under the new configuration', () => d.docs.some((x) => x.host === 'second'));
+      expect(d.stderr()).toMatch(/configuration reloaded/);
+    } finally {
+      d.child.kill('SIGTERM');
+      expect(await d.exit()).toBe(0);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,0 +1,75 @@
+// Building and running the pipeline once: the agent with its discovery, collection and sinks.
+import * as os from 'os';
+import { Agent } from './agent';
+import { CollectStage } from './collect';
+import { Settings } from './config/schema';
+import { createDiscovery } from './discovery';
+import { Logger } from './log';
+import { Sink } from './model';
+import { parseInterval } from './schedule';
+import { createSinks } from './sinks';
+import { SelfStats } from './self-stats';
+
+export interface Built {
+  agent: Agent;
+  sinks: Sink[];
+  cycleTimeoutMs: number;
+}
+
+export function buildAgent(s: Settings, log: Logger, once: boolean): Built {
+  const interval = parseInterval(s.interval);
+  const timeoutS = s.cycle_timeout > 0 ? s.cycle_timeout : Math.min(30, (interval.seconds ?? 60) * 0.8);
+  const stats = new SelfStats();
+  const hostname = s.hostname || os.hostname();
+  const sinks = createSinks(s, { log, stats, hostname, stepSeconds: interval.seconds ?? 60, version: version(), once });
+  const agent = new Agent({
+    discovery: createDiscovery(s, log),
+    collect: new CollectStage(s.discovery.proc_root),
+    sinks,
+    log,
+    hostname,
+    stepSeconds: interval.seconds,
+    cycleTimeoutMs: timeoutS * 1000,
+    stats,
+  });
+  return { agent, sinks, cycleTimeoutMs: timeoutS * 1000 };
+}
+
+/** Starts every sink; one that cannot start (a port in use) stops the agent with its reason. */
+export async function startSinks(sinks: Sink[], log: Logger): Promise<boolean> {
+  const started = await Promise.allSettled(sinks.map((k) => k.start()));
+  const failed = started.flatMap((r, i) => (r.status === 'rejected' ? [{ sink: sinks[i].name, error: String((r.reason as Error)?.message ?? r.reason) }] : []));
+  for (const f of failed) log.fatal({ sink: f.sink }, `cannot start sink ${f.sink}: ${f.error}`);
+  if (failed.length > 0) await closeSinks(sinks, log);
+  return failed.length === 0;
+}
+
+/** close() flushes: bounded, and one sink's failure does not keep the others from flushing. */
+export async function closeSinks(sinks: Sink[], log: Logger): Promise<void> {
+  const closed = await Promise.allSettled(sinks.map((k) => withTimeout(k.close(), 5000)));
+  closed.forEach((r, i) => r.status === 'rejected' && log.warn({ sink: sinks[i].name }, `closing: ${String((r.reason as Error)?.message ?? r.reason)}`));
+}
+
+export async function runOnce(s: Settings, log: Logger): Promise<number> {
+  const { agent, sinks } = buildAgent(s, log, true);
+  if (!(await startSinks(sinks, log))) return 1;
+  const { batch, deliveries } = await agent.runCycle(new Date());
+  await closeSinks(sinks, log);
+  agent.close();
+  const delivered = deliveries.every((d) => d.result.status === 'ok');
+  return batch.errors.length === 0 && delivered ? 0 : 1;
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    t.unref();
+    p.then(resolve, reject).finally(() => clearTimeout(t));
+  });
+}
+
+
+export function version(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../package.json') as { version: string }).version;
+}
