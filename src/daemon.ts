@@ -10,10 +10,13 @@ import { buildAgent, closeSinks, startSinks, withTimeout } from './run';
 
 interface Running {
   stop(): Promise<void>;
+  lastSuccess(): number | undefined;
 }
 
-async function start(s: Settings, log: Logger): Promise<Running | undefined> {
+/** `carried`: the previous configuration's last successful cycle, so a reload keeps readiness. */
+async function start(s: Settings, log: Logger, carried?: number): Promise<Running | undefined> {
   const { agent, sinks, cycleTimeoutMs } = buildAgent(s, log, false);
+  agent.lastSuccess = carried;
   if (!(await startSinks(sinks, log))) return undefined;
   const interval = parseInterval(s.interval);
   let health: HealthServer | undefined;
@@ -30,6 +33,7 @@ async function start(s: Settings, log: Logger): Promise<Running | undefined> {
   const schedule = startSchedule(interval, (at) => agent.tick(at));
   log.info({ interval: s.interval, discovery: s.discovery.mode, sinks: sinks.map((k) => k.name), health: s.health.listen || undefined }, 'sockpulse started');
   return {
+    lastSuccess: () => agent.lastSuccess,
     async stop() {
       await schedule.stop();
       await withTimeout(agent.idle(), 4000).catch(() => log.warn('abandoning the running cycle'));
@@ -61,15 +65,16 @@ export async function runDaemon(first: Settings, firstLog: Logger, reload: () =>
         continue;
       }
       await running.stop();
+      const carried = running.lastSuccess();
       const nextLog = createLogger(next.log.level);
-      const started = await start(next, nextLog);
+      const started = await start(next, nextLog, carried);
       if (started) {
         [settings, log, running] = [next, nextLog, started];
         log.info({ signal: sig }, 'configuration reloaded');
         continue;
       }
       log.error({ signal: sig }, 'the new configuration could not start; restoring the previous one');
-      const restored = await start(settings, log);
+      const restored = await start(settings, log, carried);
       if (!restored) return 1;
       running = restored;
     }

@@ -24,7 +24,7 @@ export class DockerDiscovery implements Discovery {
 
   constructor(
     private readonly docker: Docker,
-    private readonly opts: DiscoveryOptions & { concurrency: number; endpoint: string },
+    private readonly opts: DiscoveryOptions & { concurrency: number; endpoint: string; timeoutMs?: number },
   ) {
     this.limit = pLimit(opts.concurrency);
   }
@@ -32,14 +32,19 @@ export class DockerDiscovery implements Discovery {
   async discover(signal: AbortSignal): Promise<DiscoveryResult> {
     const { procRoot } = this.opts;
     let list: Docker.ContainerInfo[];
+    const t0 = Date.now();
     try {
       list = await this.docker.listContainers({ abortSignal: signal } as Docker.ContainerListOptions);
     } catch (err) {
+      // docker-modem ends a timed-out request without an error of its own ("socket hang up"):
+      // tell a slow engine from one that reset the connection.
+      const timeout = this.opts.timeoutMs;
+      const why = timeout && Date.now() - t0 >= timeout ? `no answer within ${timeout / 1000} s (docker.timeout)` : describe(err);
       // Host-only until the engine answers again: the host's numbers do not depend on it.
       const down: StageError = {
         stage: 'discover',
         code: ENGINE_DOWN,
-        message: `docker engine at ${this.opts.endpoint} did not answer: ${describe(err)}`,
+        message: `docker engine at ${this.opts.endpoint} did not answer: ${why}`,
         subject: this.opts.endpoint,
       };
       const res = this.hostOnly();

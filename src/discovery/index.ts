@@ -23,7 +23,7 @@ export function createDiscovery(s: Settings, log: Logger): Discovery {
     const { DockerDiscovery } = require('./docker') as typeof import('./docker');
     const { dockerClient } = require('./docker-client') as typeof import('./docker-client');
     /* eslint-enable @typescript-eslint/no-require-imports */
-    return new DockerDiscovery(dockerClient(s.docker), { ...base, concurrency: s.docker.inspect_concurrency, endpoint: s.docker.host });
+    return new DockerDiscovery(dockerClient(s.docker), { ...base, concurrency: s.docker.inspect_concurrency, endpoint: s.docker.host, timeoutMs: s.docker.timeout * 1000 });
   };
   const host = s.docker.host;
   const socketPath = host.startsWith('unix://') ? host.slice('unix://'.length) : host.startsWith('/') ? host : undefined;

@@ -184,10 +184,12 @@ describeRoot('sockpulse daemon: health and reload', () => {
     expect(await get(port, '/healthz')).toBe(0); // closed at shutdown
   });
 
-  it('reloads the configuration on SIGHUP, and keeps the running one when the new one is invalid', async () => {
+  it('reloads the configuration on SIGHUP, keeps the running one when the new one is invalid, and stays ready', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-hup-'));
     const cfg = path.join(dir, 'sockpulse.yaml');
-    fs.writeFileSync(cfg, 'interval: 1\nhostname: first\ndiscovery: { mode: procfs }\noutput: { format: json }\n');
+    const port = await freePort();
+    const conf = (host: string) => `interval: 1\nhostname: ${host}\ndiscovery: { mode: procfs }\noutput: { format: json }\nhealth: { listen: "127.0.0.1:${port}" }\n`;
+    fs.writeFileSync(cfg, conf('first'));
     const d = daemon(['-c', cfg]);
     try {
       await d.waitFor('a first document', () => d.docs.length > 0);
@@ -197,10 +199,12 @@ describeRoot('sockpulse daemon: health and reload', () => {
       const n = d.docs.length;
       await d.waitFor('documents still flowing under the old configuration', () => d.docs.length >= n + 2);
       expect(d.docs.slice(n).every((x) => x.host === 'first')).toBe(true);
-      fs.writeFileSync(cfg, 'interval: 1\nhostname: second\ndiscovery: { mode: procfs }\noutput: { format: json }\n');
+      await d.waitFor('ready', async () => (await get(port, '/readyz')) === 200);
+      fs.writeFileSync(cfg, conf('second'));
       d.child.kill('SIGHUP');
+      await d.waitFor('the reload', () => /configuration reloaded/.test(d.stderr()));
+      expect(await get(port, '/readyz')).toBe(200); // readiness carries over the reload
       await d.waitFor('documents under the new configuration', () => d.docs.some((x) => x.host === 'second'));
-      expect(d.stderr()).toMatch(/configuration reloaded/);
     } finally {
       d.child.kill('SIGTERM');
       expect(await d.exit()).toBe(0);

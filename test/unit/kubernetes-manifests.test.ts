@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import YAML from 'yaml';
 import { loadConfig } from '../../src/config/load';
-import { parseListen } from '../../src/sinks/prometheus';
+import { parseListen } from '../../src/listen';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const core = require('kubernetes-models/v1');
@@ -137,14 +137,31 @@ function checkPolicy(objs: Obj[]): { ds: Obj; cm: Obj } {
   return { ds, cm };
 }
 
-function checkProbes(ds: Obj, listen: string): void {
+/** Probes on the health port, which is the configured health.listen (every interface of the pod). */
+function checkProbes(ds: Obj, healthListen: string): void {
   const c = ds.spec.template.spec.containers[0];
-  const port = c.ports.find((p: Obj) => p.name === 'metrics');
-  expect(port.containerPort).toBe(parseListen(listen).port);
-  expect(parseListen(listen).host).toBeUndefined(); // every interface of the pod, not loopback
-  for (const probe of [c.livenessProbe, c.readinessProbe]) {
-    expect(probe.httpGet).toEqual({ path: '/', port: 'metrics' });
-  }
+  expect(healthListen).not.toBe(''); // empty = no health endpoint: every probe would fail
+  const listen = parseListen(healthListen, 'health.listen');
+  expect(listen.host).toBeUndefined(); // the kubelet probes the pod IP, not loopback
+  const port = c.ports.find((p: Obj) => p.name === 'health');
+  expect(port).toMatchObject({ containerPort: listen.port, protocol: 'TCP' });
+  expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
+  expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
+  // A liveness restart loses buffered points: at least two minutes of failures before one.
+  expect(c.livenessProbe.failureThreshold * c.livenessProbe.periodSeconds).toBeGreaterThanOrEqual(120);
+  expect(c.livenessProbe.timeoutSeconds).toBeLessThan(c.livenessProbe.periodSeconds);
+  expect(c.readinessProbe.timeoutSeconds).toBeLessThan(c.readinessProbe.periodSeconds);
+}
+
+/** The metrics port, when the Prometheus sink is on, is its configured listen port. */
+function checkMetricsPort(ds: Obj, prometheus: { enabled: boolean; listen: string }): void {
+  const ports: Obj[] = ds.spec.template.spec.containers[0].ports;
+  const metrics = ports.find((p) => p.name === 'metrics');
+  if (!prometheus.enabled) return expect(metrics).toBeUndefined();
+  const listen = parseListen(prometheus.listen);
+  expect(listen.host).toBeUndefined(); // scraped on the pod IP
+  expect(metrics).toMatchObject({ containerPort: listen.port, protocol: 'TCP' });
+  expect(listen.port).not.toBe(ports.find((p) => p.name === 'health')?.containerPort); // two listeners, two ports
 }
 
 describe('deploy/kubernetes/sockpulse.yaml', () => {
@@ -168,7 +185,8 @@ describe('deploy/kubernetes/sockpulse.yaml', () => {
 
   test('security policy, probes, resources, scheduling', () => {
     const { ds } = checkPolicy(objs);
-    checkProbes(ds, ':9477');
+    checkProbes(ds, ':9478');
+    checkMetricsPort(ds, { enabled: true, listen: ':9477' });
     expect(objs.every((o) => o.kind === 'Namespace' || o.metadata.namespace === 'sockpulse')).toBe(true);
     const ns = objs.find((o) => o.kind === 'Namespace')!;
     expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
@@ -176,7 +194,7 @@ describe('deploy/kubernetes/sockpulse.yaml', () => {
 
   test('the ConfigMap loads with the real config loader, with the env the DaemonSet sets', () => {
     const { ds, cm } = checkPolicy(objs);
-    const { settings: s } = loadAsPod(cm, ds);
+    const { settings: s, env } = loadAsPod(cm, ds);
     expect(s.hostname).toBe('node-a');
     expect(s.discovery.mode).toBe('procfs');
     expect(s.discovery.proc_root).toBe('/proc');
@@ -185,7 +203,15 @@ describe('deploy/kubernetes/sockpulse.yaml', () => {
     expect(s.sinks.statsd).toMatchObject({ enabled: false, host: '10.0.0.7' });
     expect(s.sinks.otlp.enabled).toBe(false);
     expect(s.sinks.prometheus).toMatchObject({ enabled: true, listen: ':9477', path: '/metrics' });
-    checkProbes(ds, s.sinks.prometheus.listen);
+    expect(s.health.listen).toBe(':9478');
+    expect(env.SOCKPULSE_HEALTH_LISTEN).toBeUndefined(); // set in the ConfigMap only
+    checkProbes(ds, s.health.listen);
+    checkMetricsPort(ds, s.sinks.prometheus);
+  });
+
+  test('the probe check catches a health.listen that is off, on loopback or not the container port', () => {
+    const ds = objs.find((o) => o.kind === 'DaemonSet')!;
+    for (const listen of ['', '127.0.0.1:9478', ':9479']) expect(() => checkProbes(ds, listen)).toThrow();
   });
 
   test('the commented StatsD and OTLP alternatives load too once uncommented', () => {
@@ -294,6 +320,7 @@ describe('deploy/helm/sockpulse (rendered by the tiny renderer above, not by Hel
   const variants: [string, Obj][] = [
     ['default values (Open-Falcon + Prometheus)', values],
     ['StatsD only', { ...values, sinks: { ...values.sinks, falcon: { enabled: false }, statsd: { ...values.sinks.statsd, enabled: true }, prometheus: { enabled: false, port: 9477 } } }],
+    ['OTLP only, health on another port', { ...values, health: { port: 9600 }, sinks: { ...values.sinks, falcon: { enabled: false }, otlp: { ...values.sinks.otlp, enabled: true }, prometheus: { enabled: false, port: 9477 } } }],
     ['OTLP + Prometheus, no node-local addresses', { ...values, nodeLocal: { falconUrl: '', statsdHost: '' }, sinks: { ...values.sinks, falcon: { enabled: false }, otlp: { ...values.sinks.otlp, enabled: true } } }],
   ];
 
@@ -315,8 +342,11 @@ describe('deploy/helm/sockpulse (rendered by the tiny renderer above, not by Hel
     const c = ds.spec.template.spec.containers[0];
     expect(c.image).toBe(`sockpulse:${pkg.version}`);
     expect(c.resources).toEqual(values.resources);
-    if (v.sinks.prometheus.enabled) checkProbes(ds, s.sinks.prometheus.listen);
-    else expect([c.ports, c.livenessProbe, c.readinessProbe]).toEqual([undefined, undefined, undefined]);
+    // Probes always, on the health port, whatever sinks are enabled.
+    expect(s.health.listen).toBe(`:${v.health.port}`);
+    checkProbes(ds, s.health.listen);
+    checkMetricsPort(ds, s.sinks.prometheus);
+    expect(c.ports.map((p: Obj) => p.name)).toEqual(v.sinks.prometheus.enabled ? ['metrics', 'health'] : ['health']);
   });
 
   test('the chart and the plain manifest run the same pod (apart from names)', () => {
