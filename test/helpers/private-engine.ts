@@ -13,34 +13,9 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { TEST_IMAGE, TEST_LABEL } from './env';
 import { Mix, SOCKMIX_BIN, SOCKMIX_IN_IMAGE, mixArgs } from './sockmix';
+import { cmdline, isAlive, waitGone } from './procs';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function cmdline(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
-
-async function waitGone(pids: number[], ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (pids.some(isAlive)) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
-}
 
 export class PrivateEngine {
   readonly socketPath: string;

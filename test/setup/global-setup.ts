@@ -15,7 +15,8 @@ import Docker from 'dockerode';
 import type { Config } from '@jest/types';
 import { BUILD_DIR, ENV_FILE, ENV_VAR, REPO_ROOT, TEST_IMAGE, TEST_LABEL, TestEnv, isCI, isRoot } from '../helpers/env';
 import { SOCKMIX_BIN } from '../helpers/sockmix';
-import { isAlive, stopDockerd } from './global-teardown';
+import { stopDockerd } from './global-teardown';
+import { isAlive } from '../helpers/procs';
 
 const PING_TIMEOUT_MS = 30_000;
 

@@ -6,46 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { ENV_FILE, ENV_VAR, TestEnv } from '../helpers/env';
+import { cmdline, isAlive, processesUnder, waitGone } from '../helpers/procs';
 
 const STOP_TIMEOUT_MS = 10_000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Running and not a zombie. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function cmdline(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
-
-/** Processes whose command line names our temp dir: dockerd, its containerd, shims. */
-function ourProcesses(tmpDir: string): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .filter((pid) => pid !== process.pid && cmdline(pid).includes(tmpDir + '/'));
-}
-
-async function waitGone(pids: number[], ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (pids.some(isAlive)) {
-    if (Date.now() > deadline) return false;
-    await sleep(100);
-  }
-  return true;
-}
 
 export async function stopDockerd(env: TestEnv): Promise<void> {
   const { dockerdPid, tmpDir } = env;
@@ -71,7 +35,7 @@ export async function stopDockerd(env: TestEnv): Promise<void> {
   }
   // Whatever is left that runs from our temp dir (dockerd after a timeout, an orphaned
   // containerd or shim): SIGKILL, by pid.
-  const left = ourProcesses(tmpDir);
+  const left = processesUnder(tmpDir);
   for (const pid of left) {
     try {
       process.kill(pid, 'SIGKILL');
