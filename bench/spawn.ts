@@ -72,6 +72,26 @@ export class NsPool {
     return { killed, left: left.map((ns) => ns.pid) };
   }
 
+  /**
+   * Churn (bench/soak.ts): SIGKILLs the given namespaces (their unshare; --kill-child takes the
+   * namespace process with it), waits for the exits, removes them from the pool, then spawns as
+   * many of the same kinds. Resolves with the namespaces that replaced them.
+   */
+  async replace(victims: BenchNs[]): Promise<BenchNs[]> {
+    for (const ns of victims) {
+      if (ns.unshare.exitCode === null && ns.unshare.signalCode === null) ns.unshare.kill('SIGKILL');
+    }
+    await Promise.all(victims.map((ns) => exited(ns.unshare)));
+    for (const ns of victims) {
+      this.children.delete(ns.unshare);
+      const i = this.all.indexOf(ns);
+      if (i >= 0) this.all.splice(i, 1);
+    }
+    const made = await Promise.all(victims.map((ns) => (ns.kind === 'heavy' ? this.heavy() : this.plain())));
+    this.all.push(...made);
+    return made;
+  }
+
   private killSync(): void {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   }
