@@ -1,5 +1,6 @@
 // `npm run bench` (as root): sockpulse's discover + collect against N real network namespaces,
 // compared with `nsenter -t PID -n ss -s` per namespace. See BENCHMARKS.md.
+import { ROOT, preflight } from './preflight';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -10,7 +11,6 @@ import type { WorkerReport } from './worker';
 import { BenchNs, HEAVY_EXPECTED, NsPool, NsStats, PLAIN_EXPECTED } from './spawn';
 import { SizeResult, figures, stats, writeFigures } from './report';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const USAGE = `Usage: npm run bench -- [--sizes 100,300,1000] [--cycles 20] [--heavy-every 10] [--batch 50] [--sample 3] [--write]
   --sizes        namespace counts, run in ascending order (the pool grows between sizes)
   --cycles       discover + collect cycles per size
@@ -43,15 +43,8 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: bad arguments\n${USAGE}`);
     return 2;
   }
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('bench: must run as root (network namespaces, /proc/<pid>/ns/net of every process)\n');
-    return 2;
-  }
-  const sockmix = path.join(ROOT, '.build', 'sockmix');
-  if (!fs.existsSync(sockmix)) {
-    process.stderr.write(`bench: ${sockmix} is missing: run \`bash test/setup/prepare.sh\` first\n`);
-    return 2;
-  }
+  const sockmix = preflight('bench');
+  if (!sockmix) return 2;
   const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   const pool = new NsPool(sockmix);
   const rows: SizeResult[] = [];

@@ -2,6 +2,7 @@
 // thousands of cycles back to back while this driver churns its network namespaces (bench/spawn.ts)
 // and takes its backends down and up; RSS, live heap, open handles, open descriptors and event-loop
 // delay are sampled over time and judged flat or not. See SOAK.md.
+import { ROOT, preflight } from './preflight';
 import { ChildProcess, spawn } from 'child_process';
 import * as dgram from 'dgram';
 import * as fs from 'fs';
@@ -14,7 +15,6 @@ import { parseArgs } from 'util';
 import type { SoakSample } from './soak-agent';
 import { BenchNs, NsPool } from './spawn';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const USAGE = `Usage: npm run soak -- [--cycles 10000] [--namespaces 200] [--churn-every 20] [--churn-count 20]
                        [--outage-every 500] [--outage-len 100] [--sample-every 50] [--heavy-every 10]
                        [--scrape-ms 1000] [--max-minutes 0] [--write]
@@ -76,15 +76,8 @@ async function main(): Promise<number> {
     process.stderr.write('soak: --cycles must be at least 4 × --sample-every (the verdict compares quarters)\n');
     return 2;
   }
-  if (process.getuid?.() !== 0) {
-    process.stderr.write('soak: must run as root (network namespaces, /proc/<pid>/ns/net of every process)\n');
-    return 2;
-  }
-  const sockmix = path.join(ROOT, '.build', 'sockmix');
-  if (!fs.existsSync(sockmix)) {
-    process.stderr.write(`soak: ${sockmix} is missing: run \`bash test/setup/prepare.sh\` first\n`);
-    return 2;
-  }
+  const sockmix = preflight('soak');
+  if (!sockmix) return 2;
   const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   const pool = new NsPool(sockmix);
   const b: Backends = { falconItems: 0, falconRequests: 0, statsdDatagrams: 0, otlpOk: 0, otlp503: 0, scrapesOk: 0, scrapesFailed: 0, down: false };

@@ -23,6 +23,43 @@ interface Doc {
   errors: unknown[];
 }
 
+/** A port nothing listens on right now (probed on 127.0.0.1, then released). */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = http.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+const get = (port: number, p: string) =>
+  new Promise<number>((resolve) => http.get({ host: '127.0.0.1', port, path: p }, (res) => resolve(res.statusCode ?? 0)).on('error', () => resolve(0)));
+
+/** The built CLI as a daemon: its JSON documents as they arrive, its stderr, and waiting helpers. */
+function daemon(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...env } });
+  const docs: Doc[] = [];
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+    let i;
+    while ((i = out.indexOf('\n')) >= 0) {
+      docs.push(JSON.parse(out.slice(0, i)));
+      out = out.slice(i + 1);
+    }
+  });
+  child.stderr!.on('data', (d) => (err += d));
+  const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, ms = 10000) => {
+    const end = Date.now() + ms;
+    while (!(await ok())) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; stderr: ${err}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const exit = () => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', resolve)));
+  return { child, docs, stderr: () => err, waitFor, exit };
+}
+
 describe('sockpulse CLI: usage and configuration', () => {
   it('prints usage with --help and exits 0', () => {
     const r = run(['--help']);
@@ -110,22 +147,11 @@ describeRoot('sockpulse CLI on the real kernel', () => {
   });
 
   it('runs as a daemon on an aligned schedule and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, [BIN, '--interval', '1', '--format', 'json', '--discovery', 'procfs'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const docs: Doc[] = [];
-    let buf = '';
-    child.stdout!.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        docs.push(JSON.parse(buf.slice(0, i)));
-        buf = buf.slice(i + 1);
-      }
-    });
-    const deadline = Date.now() + 10000;
-    while (docs.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const { child, docs, waitFor, exit } = daemon(['--interval', '1', '--format', 'json', '--discovery', 'procfs'], process.env);
+    await waitFor('three documents', () => docs.length >= 3);
     const t0 = Date.now();
     child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const code = await exit();
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(code).toBe(0);
     expect(docs.length).toBeGreaterThanOrEqual(3);
@@ -135,41 +161,6 @@ describeRoot('sockpulse CLI on the real kernel', () => {
 });
 
 describeRoot('sockpulse daemon: health and reload', () => {
-  const freePort = () =>
-    new Promise<number>((resolve) => {
-      const srv = http.createServer().listen(0, '127.0.0.1', () => {
-        const { port } = srv.address() as { port: number };
-        srv.close(() => resolve(port));
-      });
-    });
-  const get = (port: number, p: string) =>
-    new Promise<number>((resolve) => http.get({ host: '127.0.0.1', port, path: p }, (res) => resolve(res.statusCode ?? 0)).on('error', () => resolve(0)));
-
-  function daemon(args: string[], env: NodeJS.ProcessEnv = {}) {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...env } });
-    const docs: Doc[] = [];
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      let i;
-      while ((i = out.indexOf('\n')) >= 0) {
-        docs.push(JSON.parse(out.slice(0, i)));
-        out = out.slice(i + 1);
-      }
-    });
-    child.stderr!.on('data', (d) => (err += d));
-    const waitFor = async (what: string, ok: () => boolean | Promise<boolean>, ms = 10000) => {
-      const end = Date.now() + ms;
-      while (!(await ok())) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; stderr: ${err}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-    const exit = () => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on('exit', resolve)));
-    return { child, docs, stderr: () => err, waitFor, exit };
-  }
-
   it('serves /healthz at once and /readyz once a cycle has read a namespace', async () => {
     const port = await freePort();
     const d = daemon(['--interval', '1', '--format', 'json', '--discovery', 'procfs'], { SOCKPULSE_HEALTH_LISTEN: `127.0.0.1:${port}` });
