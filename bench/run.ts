@@ -1,6 +1,6 @@
 // `npm run bench` (as root): sockpulse's discover + collect against N real network namespaces,
 // compared with `nsenter -t PID -n ss -s` per namespace. See BENCHMARKS.md.
-import { ROOT, preflight } from './preflight';
+import { ROOT, preflight, runEnvironment } from './preflight';
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -75,17 +75,7 @@ async function main(): Promise<number> {
     log(left.length === 0 ? `killed ${killed} unshare processes; no namespace process left` : `LEFT RUNNING: ${left.join(' ')}`);
     if (left.length > 0) process.exitCode = 1;
   }
-  const env = {
-    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    kernel: os.release(),
-    node: process.version,
-    cores: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
-    memGB: Math.round(os.totalmem() / 2 ** 30),
-    load,
-    runtimeS: (performance.now() - started) / 1000,
-  };
+  const env = runEnvironment('bench', load, started);
   const text = figures(env, rows);
   process.stdout.write(`\n${text}\n`);
   if (o.write) {

@@ -2,7 +2,7 @@
 // thousands of cycles back to back while this driver churns its network namespaces (bench/spawn.ts)
 // and takes its backends down and up; RSS, live heap, open handles, open descriptors and event-loop
 // delay are sampled over time and judged flat or not. See SOAK.md.
-import { ROOT, preflight } from './preflight';
+import { ROOT, preflight, runEnvironment } from './preflight';
 import { ChildProcess, spawn } from 'child_process';
 import * as dgram from 'dgram';
 import * as fs from 'fs';
@@ -220,17 +220,7 @@ async function main(): Promise<number> {
     log(left.length === 0 ? `killed ${killed} unshare processes; no namespace process left` : `LEFT RUNNING: ${left.join(' ')}`);
   }
 
-  const env = {
-    command: `npm run soak${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    kernel: os.release(),
-    node: process.version,
-    cores: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
-    memGB: Math.round(os.totalmem() / 2 ** 30),
-    load,
-    runtimeS: (performance.now() - started) / 1000,
-  };
+  const env = runEnvironment('soak', load, started);
   const verdict = judge(samples);
   const text = figures(env, { cycles, namespaces, churnEvery, churnCount, outageEvery, outageLen, sampleEvery, scrapeMs }, samples, verdict, b, {
     churns,
