@@ -11,113 +11,21 @@
 // The agent is the built CLI (bin/sockpulse.js) with --interval 1 --format json: one document per
 // second on stdout, pino JSON logs on stderr. Its cycle deadline is then 0.8 s (cli.ts:
 // min(30, 0.8 × interval)); SOCKPULSE_DOCKER_TIMEOUT=0.5 keeps one engine call within it.
-import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { REPO_ROOT, describeRoot } from '../helpers/env';
+import { describeRoot } from '../helpers/env';
+import { AgentRun, Doc, SKIPPED_TICKS, timestampGaps } from '../helpers/agent-run';
 import { PrivateEngine } from '../helpers/private-engine';
-
-const BIN = path.join(REPO_ROOT, 'bin', 'sockpulse.js');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Target {
-  netns: number;
-  pid: number;
-  scope: string;
-  containers: { id: string }[];
-}
-interface Doc {
-  timestamp: number;
-  cycle: { discovery: string; discover_ms: number; errors: number };
-  targets: Target[];
-  self: { ticks_skipped: number };
-  errors: { stage: string; code: string; message: string }[];
-}
-interface LogLine {
-  level: number;
-  msg: string;
-  code?: string;
-  discovery?: string;
-  skipped?: number;
-}
 
 const SWITCH_TO_PROCFS = 'Docker engine not answering; scanning every network namespace under the proc root';
 const SWITCH_TO_DOCKER = 'discovering containers through the Docker engine';
-const SKIPPED_TICKS = 'a cycle outlasted the interval; ticks were skipped, not queued';
 
-/** The agent daemon as a child process, its documents and log lines collected as they come. */
-class AgentRun {
-  readonly docs: Doc[] = [];
-  readonly logs: LogLine[] = [];
-  private readonly child: ChildProcess;
-  private exit: Promise<number | null>;
-  private out = '';
-  private err = '';
-
-  constructor(readonly label: string, mode: string, dockerHost: string) {
-    this.child = spawn(process.execPath, [BIN, '--interval', '1', '--format', 'json', '--discovery', mode], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH, DOCKER_HOST: dockerHost, SOCKPULSE_DOCKER_TIMEOUT: '0.5' },
-    });
-    this.exit = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
-    this.child.stdout!.on('data', (d) => {
-      this.out += d;
-      let i;
-      while ((i = this.out.indexOf('\n')) >= 0) {
-        this.docs.push(JSON.parse(this.out.slice(0, i)) as Doc);
-        this.out = this.out.slice(i + 1);
-      }
-    });
-    this.child.stderr!.on('data', (d) => {
-      this.err += d;
-      let i;
-      while ((i = this.err.indexOf('\n')) >= 0) {
-        const line = this.err.slice(0, i);
-        this.err = this.err.slice(i + 1);
-        try {
-          this.logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          this.logs.push({ level: 99, msg: line }); // not pino: kept, and fails the checks below
-        }
-      }
-    });
-  }
-
-  get exitCode(): number | null {
-    return this.child.exitCode;
-  }
-
-  /** Index (≥ from) of the n-th document satisfying pred, waiting for it up to ms. */
-  async waitFor(what: string, pred: (d: Doc) => boolean, from: number, n = 1, ms = 15_000): Promise<number> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      let seen = 0;
-      for (let i = from; i < this.docs.length; i++) if (pred(this.docs[i]) && ++seen === n) return i;
-      if (this.child.exitCode !== null) throw new Error(`${this.label}: agent exited (${this.child.exitCode}) waiting for ${what}`);
-      if (Date.now() > deadline) {
-        const tail = this.docs.slice(-5).map((d) => `${d.timestamp} ${d.cycle.discovery} ${d.targets.length}t ${d.errors.map((e) => e.code)}`);
-        throw new Error(`${this.label}: no ${n}× "${what}" in ${ms} ms; last docs:\n${tail.join('\n')}`);
-      }
-      await sleep(50);
-    }
-  }
-
-  count(msg: string): number {
-    return this.logs.filter((l) => l.msg === msg).length;
-  }
-
-  /** SIGTERM; resolves with the exit code. */
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    const code = await this.exit;
-    clearTimeout(t);
-    return code;
-  }
-}
+/** The agent daemon, one document a second, on the engine at `dockerHost`. */
+const agentRun = (label: string, mode: string, dockerHost: string) =>
+  new AgentRun(label, ['--interval', '1', '--discovery', mode], { DOCKER_HOST: dockerHost, SOCKPULSE_DOCKER_TIMEOUT: '0.5' });
 
 const withContainer = (id: string) => (d: Doc) => d.targets.some((t) => t.containers.some((c) => c.id === id));
 const viaDocker = (id: string) => (d: Doc) => d.cycle.discovery === 'docker' && d.errors.length === 0 && withContainer(id)(d);
@@ -125,9 +33,7 @@ const engineDown = (d: Doc) => d.errors.some((e) => e.code === 'EDOCKERDOWN');
 
 /** One document per second, none missing, none twice. */
 function expectEverySecond(a: AgentRun): void {
-  const ts = a.docs.map((d) => d.timestamp);
-  const gaps = ts.slice(1).map((t, i) => t - ts[i]);
-  expect({ agent: a.label, gaps: gaps.filter((g) => g !== 1) }).toEqual({ agent: a.label, gaps: [] });
+  expect({ agent: a.label, gaps: timestampGaps(a) }).toEqual({ agent: a.label, gaps: [] });
 }
 
 /** A pass-through proxy in front of the engine that can hold `GET /containers/json` back. */
@@ -191,8 +97,8 @@ describeRoot('Docker engine faults under a running agent (private engine)', () =
   it('engine stopped then restarted: auto falls back to procfs and back, docker goes host-only and back; no restart, one log line per switch', async () => {
     const eng = engine!;
     const host = `unix://${eng.socketPath}`;
-    const auto = new AgentRun('auto', 'auto', host);
-    const dock = new AgentRun('docker', 'docker', host);
+    const auto = agentRun('auto', 'auto', host);
+    const dock = agentRun('docker', 'docker', host);
     agents.push(auto, dock);
     const ns = netnsOf(c.pid);
 
@@ -261,7 +167,7 @@ describeRoot('Docker engine faults under a running agent (private engine)', () =
   it('containers restarted or removed under the agent: a new namespace never carries the old identity', async () => {
     const eng = engine!;
     const other = await eng.runSockmix({ listen4: 1 }, `spf-${randomBytes(4).toString('hex')}`);
-    const dock = new AgentRun('docker/churn', 'docker', `unix://${eng.socketPath}`);
+    const dock = agentRun('docker/churn', 'docker', `unix://${eng.socketPath}`);
     agents.push(dock);
     const before = { pid: c.pid, netns: netnsOf(c.pid) };
     await dock.waitFor('both containers', (d) => viaDocker(c.id)(d) && withContainer(other.id)(d), 0);
@@ -300,8 +206,8 @@ describeRoot('Docker engine faults under a running agent (private engine)', () =
     const proxy = await startSlowProxy(eng.socketPath);
     try {
       const host = `unix://${proxy.socketPath}`;
-      const dock = new AgentRun('docker/slow', 'docker', host);
-      const auto = new AgentRun('auto/slow', 'auto', host);
+      const dock = agentRun('docker/slow', 'docker', host);
+      const auto = agentRun('auto/slow', 'auto', host);
       agents.push(dock, auto);
       await Promise.all([dock.waitFor('docker with container', viaDocker(c.id), 0), auto.waitFor('docker with container', viaDocker(c.id), 0)]);
 
