@@ -42,7 +42,10 @@ export function otlpResource(hostname: string, version: string): Resource {
  */
 export function targetAttributes(t: Target): Attributes {
   const out: Attributes = {};
-  for (const [k, v] of Object.entries(targetLabels(t))) out[TARGET_ATTRIBUTES[k] ?? `container.label.${k}`] = v;
+  // Own keys only: a copied Docker label named after an Object.prototype member (`constructor`,
+  // `toString`, `__proto__`…) would otherwise look up that member and name the attribute
+  // "function Object() { [native code] }" or "[object Object]".
+  for (const [k, v] of Object.entries(targetLabels(t))) out[Object.hasOwn(TARGET_ATTRIBUTES, k) ? TARGET_ATTRIBUTES[k] : `container.label.${k}`] = v;
   if (t.scope === 'netns' && out['network.namespace'] === undefined) out['network.namespace'] = `netns-${t.netns}`;
   return out;
 }
