@@ -7,6 +7,7 @@ import { ContainerRef, Discovery, DiscoveryResult, StageError } from '../model';
 import { ProcReader, errnoCode } from '../procfs/read';
 import { Member, groupTargets, netnsOf, resolveHost } from './group';
 import { pidStartTime } from './proc-scan';
+import { labelMap } from './labels';
 import { DiscoveryOptions, failed } from './common';
 import { ENGINE_DOWN } from './auto';
 
@@ -112,7 +113,7 @@ export class DockerDiscovery implements Discovery {
 }
 
 function toRef(c: Docker.ContainerInfo): ContainerRef {
-  return { id: c.Id, name: (c.Names?.[0] ?? '').replace(/^\//, ''), image: c.Image, labels: c.Labels ?? {} };
+  return { id: c.Id, name: (c.Names?.[0] ?? '').replace(/^\//, ''), image: c.Image, labels: labelMap(c.Labels ?? {}) };
 }
 
 function describe(err: unknown): string {

@@ -1,5 +1,6 @@
 // Include/exclude filters on container names and labels, compiled once from configuration.
 import { ContainerRef } from '../model';
+import { label } from './labels';
 
 export interface FilterConfig {
   include_names: string[];
@@ -28,7 +29,7 @@ export function compileFilters(cfg: FilterConfig): (c: ContainerRef) => boolean 
   const excL = labels('exclude_labels', cfg.exclude_labels);
 
   const labelMatch = (c: ContainerRef, r: LabelRule): boolean => {
-    const v = c.labels[r.key];
+    const v = label(c.labels, r.key);
     return v !== undefined && (r.value === undefined || r.value.test(v));
   };
   return (c) => {

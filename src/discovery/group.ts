@@ -1,7 +1,7 @@
 // Turns processes (and the containers they belong to) into one target per network namespace.
 import { ContainerRef, Scope, Target } from '../model';
 import { ProcReader, isGone, netnsInode } from '../procfs/read';
-import { namespaceLabels } from './labels';
+import { labelMap, namespaceLabels } from './labels';
 import { pidStartTime } from './proc-scan';
 import { hasPtraceCap } from './common';
 
@@ -79,7 +79,7 @@ function makeTarget(netns: number, pid: number, pidStart: number, scope: Scope, 
   const containers = containersOf(members);
   // `--network host` containers are listed on the host target, but the host's numbers are not
   // theirs: no container labels on it.
-  const labels = scope === 'host' ? {} : namespaceLabels(containers, copy);
+  const labels = scope === 'host' ? labelMap() : namespaceLabels(containers, copy);
   return { netns, pid, pidStart, scope, containers, labels };
 }
 

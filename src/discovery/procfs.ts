@@ -4,6 +4,7 @@
 import { ContainerRef, Discovery, DiscoveryResult, StageError } from '../model';
 import { ProcReader, isGone } from '../procfs/read';
 import { parseCgroup } from './cgroup';
+import { labelMap } from './labels';
 import { Member, groupTargets, resolveHost } from './group';
 import { scanNamespaces } from './proc-scan';
 import { DiscoveryOptions, deniedErrors, failed } from './common';
@@ -113,6 +114,6 @@ export class ProcfsDiscovery implements Discovery {
     const c = parseCgroup(text);
     if (!c) return undefined;
     // Same label key as the kubelet puts on Docker containers, so labels.ts treats both alike.
-    return { id: c.id, labels: c.podUid ? { 'io.kubernetes.pod.uid': c.podUid } : {} };
+    return { id: c.id, labels: labelMap(c.podUid ? { 'io.kubernetes.pod.uid': c.podUid } : {}) };
   }
 }

@@ -15,6 +15,7 @@ import { createHash } from 'crypto';
 import { Target } from '../model';
 import { ALL_METRICS, MetricDef } from './catalog';
 import { Point, TARGET_LABEL_KEYS, targetLabels } from './points';
+import { label } from '../discovery/labels';
 
 export interface FalconItem {
   endpoint: string;
@@ -83,7 +84,7 @@ export function endpointOf(p: Point, c: ItemContext): string {
   const t = p.target;
   if (!t || t.scope === 'host') return c.hostname;
   return c.endpoint.replace(/\{(host|container|pod|namespace)\}/g, (_m, key: string) => {
-    const v = key === 'host' ? '' : t.labels[key] ?? '';
+    const v = key === 'host' ? '' : label(t.labels, key) ?? '';
     return v === '' ? c.hostname : sanitize(v);
   });
 }

@@ -2,6 +2,7 @@
 // to their wire format; they never walk the batch themselves.
 import { Batch, Target } from '../model';
 import { MetricDef, agentMetricDef, metricDef } from './catalog';
+import { labelMap } from '../discovery/labels';
 
 export interface Point {
   def: MetricDef;
@@ -27,7 +28,8 @@ export const TARGET_LABEL_KEYS = [
  * (unchanged by every backend's escaping), so two of them never merge into one series.
  */
 export function targetLabels(t: Target): Record<string, string> {
-  const out: Record<string, string> = { ...t.labels, scope: t.scope };
+  const out = labelMap(t.labels);
+  out.scope = t.scope;
   if (t.scope === 'netns' && !out.netns_name) out.netns_name = `netns-${t.netns}`;
   return out;
 }

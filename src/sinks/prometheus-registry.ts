@@ -18,6 +18,7 @@ import { Metric, Registry } from 'prom-client';
 import { Target } from '../model';
 import { ALL_METRICS, MetricDef } from './catalog';
 import { Point, TARGET_LABEL_KEYS } from './points';
+import { label } from '../discovery/labels';
 
 /** Names a copy label may not take: ours, and the target labels Prometheus attaches on scrape. */
 const TAKEN = new Set<string>([...TARGET_LABEL_KEYS, 'netns', 'job', 'instance']);
@@ -117,9 +118,9 @@ export function buildExposition(points: Point[], copyNames: ReadonlyMap<string, 
 function targetSeriesLabels(t: Target, copyNames: ReadonlyMap<string, string>): Record<string, string> {
   // scope comes from the target itself: a copied Docker label named `scope` must not replace it.
   const out: Record<string, string> = { scope: t.scope };
-  for (const k of TARGET_LABEL_KEYS) if (k !== 'scope') out[k] = t.labels[k] ?? '';
+  for (const k of TARGET_LABEL_KEYS) if (k !== 'scope') out[k] = label(t.labels, k) ?? '';
   out.netns = String(t.netns);
-  for (const [key, name] of copyNames) out[name] = t.labels[key] ?? '';
+  for (const [key, name] of copyNames) out[name] = label(t.labels, key) ?? '';
   return out;
 }
 

@@ -16,6 +16,7 @@ import {
   transferRejects,
 } from '../../src/sinks/falcon-items';
 import { Point } from '../../src/sinks/points';
+import { namespaceLabels } from '../../src/discovery/labels';
 import { decodeMetricValues, dictedTagstring, recvMetricValue } from '../helpers/falcon-receiver';
 
 const ctx: ItemContext = { prefix: 'sockpulse', endpoint: '{host}', hostname: 'node-1', step: 60, timestamp: 1_700_000_040, copyLabels: [] };
@@ -78,6 +79,12 @@ describe('Open-Falcon items', () => {
     expect(one(drop)).toMatchObject({ metric: 'sockpulse.agent.sink.dropped', tags: 'sink=falcon,reason=buffer_full', counterType: 'COUNTER', value: 7 });
     const ms: Point = { def: agentMetricDef('cycle.collect_ms'), value: 1.25, labels: {} };
     expect(one(ms)).toMatchObject({ metric: 'sockpulse.agent.cycle.collect_ms', tags: '', counterType: 'GAUGE', value: 1.25 });
+  });
+
+  it('encodes a target whose copied label names are Object.prototype members (absent, or present)', () => {
+    const labels = namespaceLabels([{ id: 'x'.repeat(64), name: 'web', labels: JSON.parse('{"__proto__": "p"}') }], ['constructor', '__proto__']);
+    const item = one(ns('established', 1, target(labels)), { copyLabels: ['constructor', '__proto__'] });
+    expect(item.tags).toBe('scope=container,container=web,container_id=xxxxxxxxxxxx,__proto__=p');
   });
 
   it('orders tags: scope, discovery labels, copied labels in configured order, then the rest by name', () => {

@@ -35,6 +35,17 @@ describe('namespaceLabels', () => {
     });
   });
 
+  it('copies labels named like Object.prototype members exactly: absent stays absent, __proto__ is kept', () => {
+    const proto = ['constructor', 'toString', 'hasOwnProperty', '__proto__'];
+    const withProto = c('b', JSON.parse('{"__proto__": "p", "toString": "t"}'));
+    expect({ ...namespaceLabels([c('a')], proto) }).toEqual({ container: 'a', container_id: 'a0123456789a', image: 'img:1' });
+    const l = namespaceLabels([withProto], proto);
+    expect(Object.keys(l).sort()).toEqual(['__proto__', 'container', 'container_id', 'image', 'toString']);
+    expect([l['__proto__'], l.toString]).toEqual(['p', 't']);
+    // the filters see the same: a rule on an absent `constructor` label matches nothing
+    expect(compileFilters({ include_names: [], exclude_names: [], include_labels: ['constructor'], exclude_labels: [] })(c('a'))).toBe(false);
+  });
+
   it('copies allow-listed labels only', () => {
     const l = namespaceLabels([c('a', { team: 'db', secret: 'x' })], ['team', 'absent']);
     expect(l.team).toBe('db');

@@ -142,7 +142,7 @@ describe('target attributes and labels of hostile targets', () => {
         for (const t of targets) {
           expect(targetAttributes(t)).toStrictEqual(expectedAttributes(t));
           const unnamed = t.scope === 'netns' && !t.labels.netns_name;
-          expect(targetLabels(t)).toStrictEqual({ ...t.labels, scope: t.scope, ...(unnamed ? { netns_name: `netns-${t.netns}` } : {}) });
+          expect({ ...targetLabels(t) }).toStrictEqual({ ...t.labels, scope: t.scope, ...(unnamed ? { netns_name: `netns-${t.netns}` } : {}) });
         }
       }),
       { numRuns: 3 * RUNS, examples: [[ALL_AT_ONCE]] },
