@@ -2,7 +2,8 @@
 // Unknown keys and bad values fail with the key's name; the result is frozen.
 import * as fs from 'fs';
 import convict from 'convict';
-import { Settings, checkSettings, schema } from './schema';
+import { Settings, checkSettings, schema, schemaLeaves } from './schema';
+import { redactUrl } from './secrets';
 
 export class ConfigError extends Error {
   readonly code = 'ECONFIG';
@@ -17,7 +18,7 @@ export interface LoadOptions {
 
 export interface Loaded {
   settings: Readonly<Settings>;
-  /** The effective configuration as JSON, with sensitive values masked. */
+  /** The effective configuration as JSON: sensitive values masked, URLs redacted (config/secrets.ts). */
   printable(): string;
 }
 
@@ -33,11 +34,24 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
     config.validate({ allowed: 'strict' });
     const settings = config.getProperties() as Settings;
     checkSettings(settings);
-    return { settings: deepFreeze(settings), printable: () => JSON.stringify(JSON.parse(config.toString()), null, 2) };
+    return { settings: deepFreeze(settings), printable: () => printable(config.toString()) };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError((err as Error).message);
   }
+}
+
+/** convict's JSON (`sensitive` keys already "[Sensitive]") with every `redact: 'url'` value redacted. */
+function printable(json: string): string {
+  const out = JSON.parse(json) as Record<string, unknown>;
+  for (const [key, leaf] of schemaLeaves()) {
+    if (leaf.redact !== 'url') continue;
+    const path = key.split('.');
+    const name = path.pop()!;
+    const parent = path.reduce((node, k) => node[k] as Record<string, unknown>, out);
+    if (typeof parent[name] === 'string') parent[name] = redactUrl(parent[name]);
+  }
+  return JSON.stringify(out, null, 2);
 }
 
 function readFile(file: string): object {

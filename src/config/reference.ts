@@ -1,17 +1,9 @@
 // The configuration reference in the README is generated from the schema, so it cannot drift:
 // `npm run docs` writes it into the README (src/docs.ts).
-import { schema } from './schema';
+import { SchemaLeaf, schemaLeaves } from './schema';
 
-interface Leaf {
-  doc: string;
-  format: unknown;
-  default: unknown;
-  env?: string;
-}
-
-function isLeaf(v: unknown): v is Leaf {
-  return typeof v === 'object' && v !== null && 'doc' in v && 'default' in v;
-}
+/** What the reference adds to the doc of a key marked `redact: 'url'` (config/secrets.ts). */
+const REDACTED_URL = 'Its user, password, query values and fragment are masked wherever it is shown (logs, errors, --print-config).';
 
 function formatName(f: unknown): string {
   if (Array.isArray(f)) return f.join(' \\| ');
@@ -20,15 +12,11 @@ function formatName(f: unknown): string {
   return String(f);
 }
 
-function rows(node: Record<string, unknown>, prefix: string): string[] {
-  return Object.entries(node).flatMap(([k, v]) => {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (!isLeaf(v)) return rows(v as Record<string, unknown>, key);
-    const def = JSON.stringify(v.default);
-    return [`| \`${key}\` | ${formatName(v.format)} | \`${def}\` | ${v.env ? `\`${v.env}\`` : ''} | ${v.doc} |`];
-  });
+function row(key: string, v: SchemaLeaf): string {
+  const doc = v.redact === 'url' ? `${v.doc} ${REDACTED_URL}` : v.doc;
+  return `| \`${key}\` | ${formatName(v.format)} | \`${JSON.stringify(v.default)}\` | ${v.env ? `\`${v.env}\`` : ''} | ${doc} |`;
 }
 
 export function configReference(): string {
-  return ['| key | format | default | environment | meaning |', '|---|---|---|---|---|', ...rows(schema, '')].join('\n');
+  return ['| key | format | default | environment | meaning |', '|---|---|---|---|---|', ...schemaLeaves().map(([k, v]) => row(k, v))].join('\n');
 }

@@ -1,5 +1,7 @@
 // Every configuration key, its default, its environment variable and what it means. The README's
-// configuration reference is generated from this schema (npm run docs:config), so it cannot drift.
+// configuration reference is generated from this schema (npm run docs), so it cannot drift.
+// Secrets: `sensitive: true` (convict) hides a whole value wherever it is shown; `redact: 'url'`
+// marks a URL whose credentials and query values are hidden (config/secrets.ts).
 import convict from 'convict';
 import { parseInterval } from '../schedule';
 import { parseListen } from '../listen';
@@ -125,6 +127,7 @@ export const schema = {
       format: String,
       default: 'unix:///var/run/docker.sock',
       env: 'DOCKER_HOST',
+      redact: 'url',
     },
     tls_verify: {
       doc: 'Use TLS with the client certificate in cert_path (tcp endpoints).',
@@ -185,6 +188,7 @@ export const schema = {
         format: String,
         default: 'http://127.0.0.1:1988/v1/push',
         env: 'SOCKPULSE_FALCON_URL',
+        redact: 'url',
       },
       endpoint: {
         doc: 'Endpoint of each item: a template of {host}, {container}, {pod}, {namespace}; a placeholder with no value (the host target) falls back to {host}.',
@@ -223,6 +227,7 @@ export const schema = {
         format: String,
         default: '',
         env: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+        redact: 'url',
       },
       protocol: {
         doc: 'http/protobuf or http/json; empty means OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf.',
@@ -275,6 +280,25 @@ export const schema = {
     },
   },
 };
+
+/** One key's definition (a node of the schema with a default). */
+export interface SchemaLeaf {
+  doc: string;
+  format: unknown;
+  default: unknown;
+  env?: string;
+  sensitive?: boolean;
+  redact?: string;
+}
+
+/** Every key of the schema, dotted, with its definition, in schema order. */
+export function schemaLeaves(node: object = schema, prefix = ''): [string, SchemaLeaf][] {
+  return Object.entries(node).flatMap(([k, v]: [string, unknown]): [string, SchemaLeaf][] => {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === 'object' && v !== null && 'doc' in v && 'default' in v) return [[key, v as SchemaLeaf]];
+    return schemaLeaves(v as object, key);
+  });
+}
 
 export type SchemaConfig = convict.Config<ReturnType<typeof defaultsShape>>;
 function defaultsShape() {

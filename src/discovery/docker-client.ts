@@ -6,6 +6,7 @@ import * as http from 'http';
 import * as https from 'https';
 import * as path from 'path';
 import Docker from 'dockerode';
+import { redactUrl } from '../config/secrets';
 
 export interface DockerConfig {
   host: string;
@@ -22,7 +23,7 @@ export function dockerClient(cfg: DockerConfig): Docker {
     return new Docker({ socketPath, timeout, agent: new http.Agent({ keepAlive: true, maxSockets: 8 }) } as unknown as Docker.DockerOptions);
   }
   const m = /^(tcp|http|https):\/\/([^:/]+|\[[^\]]+\]):(\d+)\/?$/.exec(url);
-  if (!m) throw new Error(`docker.host: "${url}" is not unix:///path or tcp://host:port`);
+  if (!m) throw new Error(`docker.host: "${redactUrl(url)}" is not unix:///path or tcp://host:port`);
   const tls = cfg.tls_verify || m[1] === 'https';
   const certs = tls
     ? {

@@ -1,6 +1,7 @@
 // Builds the configured discovery source.
 import { Discovery } from '../model';
 import { Settings } from '../config/schema';
+import { redactUrl } from '../config/secrets';
 import { Logger } from '../log';
 import { compileFilters } from './filters';
 import { DiscoveryOptions } from './common';
@@ -17,13 +18,14 @@ export function createDiscovery(s: Settings, log: Logger): Discovery {
     filter: compileFilters(f),
     hasIncludeFilter: f.include_names.length + f.include_labels.length > 0,
   };
+  const endpoint = redactUrl(s.docker.host); // what messages and the --once output show
   // dockerode is loaded only when Docker discovery is built (see auto.ts).
   const docker = (): DockerDiscovery => {
     /* eslint-disable @typescript-eslint/no-require-imports */
     const { DockerDiscovery } = require('./docker') as typeof import('./docker');
     const { dockerClient } = require('./docker-client') as typeof import('./docker-client');
     /* eslint-enable @typescript-eslint/no-require-imports */
-    return new DockerDiscovery(dockerClient(s.docker), { ...base, concurrency: s.docker.inspect_concurrency, endpoint: s.docker.host, timeoutMs: s.docker.timeout * 1000 });
+    return new DockerDiscovery(dockerClient(s.docker), { ...base, concurrency: s.docker.inspect_concurrency, endpoint, timeoutMs: s.docker.timeout * 1000 });
   };
   const host = s.docker.host;
   const socketPath = host.startsWith('unix://') ? host.slice('unix://'.length) : host.startsWith('/') ? host : undefined;
@@ -37,7 +39,7 @@ export function createDiscovery(s: Settings, log: Logger): Discovery {
     default:
       return new AutoDiscovery(docker, new ProcfsDiscovery(base), socketPath, (source, reason) =>
         source === 'docker'
-          ? log.info({ discovery: source, endpoint: s.docker.host }, 'discovering containers through the Docker engine')
+          ? log.info({ discovery: source, endpoint }, 'discovering containers through the Docker engine')
           : log.info({ discovery: source, reason }, 'Docker engine not answering; scanning every network namespace under the proc root'),
       );
   }

@@ -6,9 +6,12 @@
 //   drops and counts the payload); connection errors, timeouts, 408, 429, 5xx → retried with
 //   backoff; any other status → rejected. Redirects are not followed. Each request ends at the
 //   cycle's deadline or after `timeout` seconds, whichever is first (timeout 0: the deadline only).
+// The url's credentials and query values are secrets: logs and errors show it redacted, and reply
+// text is searched for them before it is logged or reported (config/secrets.ts).
 import * as http from 'http';
 import * as https from 'https';
 import { Settings } from '../config/schema';
+import { hideSecrets, httpUrl, redactUrl, urlSecrets } from '../config/secrets';
 import { Batch, Sink, SinkResult } from '../model';
 import { countDrop } from '../self-stats';
 import { SinkContext } from './context';
@@ -37,13 +40,16 @@ export class FalconSink implements Sink {
   private readonly timeoutMs: number;
   private readonly http: http.Agent;
   private readonly queue: PushQueue<Payload>;
+  /** Hides the url's secrets in text from the backend. */
+  private readonly hide: (text: string) => string;
   private closed = false;
 
   constructor(
     private readonly cfg: FalconSettings,
     private readonly ctx: SinkContext,
   ) {
-    this.url = parseUrl(cfg.url);
+    this.url = httpUrl(cfg.url, 'sinks.falcon.url', 'http://127.0.0.1:1988/v1/push');
+    this.hide = hideSecrets(urlSecrets(cfg.url));
     checkEndpointTemplate(cfg.endpoint);
     checkPrefix(cfg.prefix);
     this.transfer = this.url.pathname.endsWith('/api/push');
@@ -59,6 +65,8 @@ export class FalconSink implements Sink {
   }
 
   async start(): Promise<void> {
+    const { batch_size, timeout } = this.cfg;
+    this.ctx.log.info({ sink: this.name, url: redactUrl(this.url.href), transfer: this.transfer, batch_size, timeout }, 'Open-Falcon sink ready');
     if (this.ctx.stepSeconds < 30) {
       this.ctx.log.warn(
         { sink: this.name, step: this.ctx.stepSeconds },
@@ -165,13 +173,14 @@ export class FalconSink implements Sink {
       if (!this.transfer) return { status: 'ok' };
       const invalid = transferInvalid(reply);
       if (invalid === undefined) {
-        this.ctx.log.warn({ sink: this.name, reply: reply.slice(0, 200) }, 'the transfer\'s reply has no data.Invalid; is the url a transfer\'s /api/push?');
+        this.ctx.log.warn({ sink: this.name, reply: this.hide(reply).slice(0, 200) }, 'the transfer\'s reply has no data.Invalid; is the url a transfer\'s /api/push?');
         return { status: 'ok' };
       }
       if (invalid > 0) this.ctx.log.warn({ sink: this.name, invalid, items: n }, 'the transfer reported items invalid');
       return { status: 'ok', invalid };
     }
-    const error = `HTTP ${status}${reply.trim() ? `: ${reply.trim().slice(0, 200)}` : ''}`;
+    const text = this.hide(reply).trim();
+    const error = `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
     if (status === 408 || status === 429 || status >= 500) return { status: 'retryable', error };
     return { status: 'failed', error };
   }
@@ -185,17 +194,6 @@ function transferInvalid(reply: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function parseUrl(s: string): URL {
-  let u: URL;
-  try {
-    u = new URL(s);
-  } catch {
-    throw new Error(`sinks.falcon.url: "${s}" is not a URL (for example http://127.0.0.1:1988/v1/push)`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`sinks.falcon.url: "${s}" must be http:// or https://`);
-  return u;
 }
 
 function describe(err: Error & { code?: string }): string {

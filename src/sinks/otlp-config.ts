@@ -2,8 +2,9 @@
 // key, else the standard OTEL_EXPORTER_OTLP_* variable, else the OTLP default. Convict already
 // maps the signal-specific OTEL_EXPORTER_OTLP_METRICS_{ENDPOINT,PROTOCOL,HEADERS} onto the config
 // keys; the generic variables and the timeouts (milliseconds in OTel, seconds in our config) are
-// resolved here. Errors name the key or variable, never a header value.
+// resolved here. Errors name the key or variable, never a header value; a URL in them is redacted.
 import type { Settings } from '../config/schema';
+import { httpUrl, urlSecrets } from '../config/secrets';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 const PROTOCOLS: readonly string[] = ['http/protobuf', 'http/json'];
@@ -31,21 +32,13 @@ export function resolveOtlpConfig(cfg: Settings['sinks']['otlp'], e: Env = proce
 }
 
 function resolveEndpoint(key: string, e: Env): string {
-  if (key.trim()) return checkUrl(key.trim(), 'sinks.otlp.endpoint');
+  if (key.trim()) return httpUrl(key.trim(), 'sinks.otlp.endpoint').href;
   const base = env(e, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  // The generic endpoint is a base URL: the signal path is appended (OTLP exporter spec).
-  if (base) return checkUrl(`${base.replace(/\/+$/, '')}/v1/metrics`, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  return DEFAULT_ENDPOINT;
-}
-
-function checkUrl(url: string, from: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new Error(`${from}: not a URL`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`${from}: scheme must be http or https, not ${u.protocol}`);
+  if (!base) return DEFAULT_ENDPOINT;
+  // The generic endpoint is a base URL: the signal path is appended to its path (OTLP exporter
+  // spec); a query string (an API key) stays after it.
+  const u = httpUrl(base, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}/v1/metrics`;
   return u.href;
 }
 
@@ -105,13 +98,10 @@ export function parseHeaders(text: string, from: string): Record<string, string>
   return out;
 }
 
-/** The URL for logs: credentials and the query string (API keys live there too) hidden. */
-export function redactUrl(url: string): string {
-  const u = new URL(url);
-  if (u.username || u.password) {
-    u.username = '***';
-    u.password = '';
-  }
-  if (u.search) u.search = '?***';
-  return u.href;
+/**
+ * What the sink hides in any text it logs or reports (a backend's reply may quote them): the
+ * URL's secret parts, each header value, and a value's credentials after its scheme ("Bearer x").
+ */
+export function targetSecrets(t: OtlpTarget): string[] {
+  return [...urlSecrets(t.url), ...Object.values(t.headers).flatMap((v) => [v, v.slice(v.indexOf(' ') + 1)])];
 }

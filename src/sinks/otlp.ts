@@ -8,6 +8,8 @@
 // - MeterProvider.forceFlush()/shutdown() resolve even when the export failed.
 // Here every attempt is one request under one deadline (the timeout, or the cycle's if sooner),
 // the outcome keeps the status, and partial successes count their rejected points as invalid.
+// Secrets (header values, the endpoint's credentials and query values) never reach a log line or
+// an error: the endpoint is shown redacted, and reply text is searched for them first.
 import * as http from 'http';
 import * as https from 'https';
 import type { Resource } from '@opentelemetry/resources';
@@ -15,7 +17,8 @@ import { Batch, Sink, SinkResult } from '../model';
 import type { Settings } from '../config/schema';
 import { countDrop } from '../self-stats';
 import { SinkContext } from './context';
-import { OtlpTarget, redactUrl, resolveOtlpConfig } from './otlp-config';
+import { hideSecrets, redactUrl } from '../config/secrets';
+import { OtlpTarget, resolveOtlpConfig, targetSecrets } from './otlp-config';
 import { CounterStarts, OtlpSerializer, batchToOtlp, exporterSerializer, otlpResource } from './otlp-data';
 import { deliveryOptions, PushQueue, SendOutcome } from './push-queue';
 
@@ -37,10 +40,13 @@ export class OtlpSink implements Sink {
   // No keep-alive: one request a cycle, and no idle socket for the backend to close under us.
   private readonly agent: http.Agent;
   private readonly headers: Record<string, string>;
+  /** Hides the target's secrets in text from the backend. */
+  private readonly hide: (text: string) => string;
   private closed = false;
 
   constructor(cfg: Settings['sinks']['otlp'], private readonly ctx: SinkContext) {
     this.target = resolveOtlpConfig(cfg); // throws naming the key or variable
+    this.hide = hideSecrets(targetSecrets(this.target));
     this.resource = otlpResource(ctx.hostname, ctx.version);
     this.serializer = exporterSerializer(this.target.protocol);
     this.agent = this.target.url.startsWith('https:') ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false });
@@ -101,7 +107,7 @@ export class OtlpSink implements Sink {
       return classifyError(err);
     }
     if (res.status >= 200 && res.status < 300) return { status: 'ok', invalid: this.rejectedPoints(res.body) };
-    return classifyStatus(res.status, res.body.toString('utf8'));
+    return classifyStatus(res.status, this.hide(res.body.toString('utf8')));
   }
 
   /** A 2xx may still carry a partial success: points the backend rejected. */
@@ -110,7 +116,7 @@ export class OtlpSink implements Sink {
     try {
       const partial = this.serializer.deserializeResponse(body).partialSuccess;
       const n = Number(partial?.rejectedDataPoints ?? 0);
-      if (n > 0) this.ctx.log.warn({ sink: this.name, rejected: n }, `OTLP backend rejected points: ${partial?.errorMessage ?? ''}`);
+      if (n > 0) this.ctx.log.warn({ sink: this.name, rejected: n }, `OTLP backend rejected points: ${this.hide(partial?.errorMessage ?? '')}`);
       return n > 0 ? n : 0;
     } catch {
       return 0; // an unreadable success is still a success

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadConfig } from '../../src/config/load';
-import { parseHeaders, redactUrl, resolveOtlpConfig } from '../../src/sinks/otlp-config';
+import { parseHeaders, resolveOtlpConfig, targetSecrets } from '../../src/sinks/otlp-config';
 
 type Env = Record<string, string>;
 let dir: string;
@@ -31,6 +31,7 @@ describe('OTLP sink configuration', () => {
   it.each([
     ['generic base without slash', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://col:4318' }, undefined, 'http://col:4318/v1/metrics'],
     ['generic base with a path and slash', { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://gw.example/otlp/' }, undefined, 'https://gw.example/otlp/v1/metrics'],
+    ['generic base with a query: the path goes before it', { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://u:p@gw.example/otlp?api_key=k' }, undefined, 'https://u:p@gw.example/otlp/v1/metrics?api_key=k'],
     ['metrics variable is used as is', { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://vm:8428/opentelemetry/v1/metrics', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://col:4318' }, undefined, 'http://vm:8428/opentelemetry/v1/metrics'],
     ['config key over the generic variable', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://col:4318' }, 'endpoint: http://file:9/m', 'http://file:9/m'],
     ['metrics variable over the config key (convict: env over file)', { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://env:1/m' }, 'endpoint: http://file:9/m', 'http://env:1/m'],
@@ -65,8 +66,9 @@ describe('OTLP sink configuration', () => {
 
   it.each([
     [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, /OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" is not supported/],
-    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'col:4318' }, /OTEL_EXPORTER_OTLP_ENDPOINT: scheme must be http or https/],
-    [{ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'not a url' }, /sinks\.otlp\.endpoint: not a URL/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'col:4318' }, /OTEL_EXPORTER_OTLP_ENDPOINT: "col:4318" must be http:\/\/ or https:\/\//],
+    [{ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'not a url' }, /sinks\.otlp\.endpoint: "not a url" is not a URL/],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://u:SECRET@col:4317?k=SECRET' }, /OTEL_EXPORTER_OTLP_ENDPOINT: "grpc:\/\/\*\*\*:\*\*\*@col:4317\?k=\*\*\*" must be/],
     [{ OTEL_EXPORTER_OTLP_TIMEOUT: '10s' }, /OTEL_EXPORTER_OTLP_TIMEOUT: "10s" is not a positive number/],
     [{ OTEL_EXPORTER_OTLP_HEADERS: 'ok=1,secretvalue' }, /OTEL_EXPORTER_OTLP_HEADERS: entry 2 is not key=value/],
     [{ OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'k=%zzsecret' }, /sinks\.otlp\.headers: entry 1 has a malformed %-escape/],
@@ -88,8 +90,8 @@ describe('OTLP sink configuration', () => {
     }
   });
 
-  it('redacts credentials and query strings from URLs it logs', () => {
-    expect(redactUrl('https://user:pw@gw.example/v1/metrics?api_key=k')).toBe('https://***@gw.example/v1/metrics?***');
-    expect(redactUrl('http://localhost:4318/v1/metrics')).toBe('http://localhost:4318/v1/metrics');
+  it('lists the secrets to hide in replies: URL parts, header values, and credentials after an auth scheme', () => {
+    const t = resolve({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://ou:op@gw/otlp?api_key=QK', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20T0KEN,x-k=HV' });
+    expect(new Set(targetSecrets(t))).toEqual(new Set(['ou', 'op', 'QK', 'Bearer T0KEN', 'T0KEN', 'HV']));
   });
 });
