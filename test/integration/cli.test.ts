@@ -111,6 +111,79 @@ describe('sockpulse CLI: usage and configuration', () => {
   });
 });
 
+describe('sockpulse CLI: secrets', () => {
+  // Every secret a user can give: URL credentials and query tokens (Falcon, OTLP by key or by the
+  // generic variable, docker.host), OTLP header values by either variable. Backends down, so the
+  // retry, warn and shutdown paths run; the fixture tree, so no root is needed.
+  const S = ['fUser7x', 'fPass7x', 'fTok7x', 'oUser7x', 'oPass7x', 'oTok7x', 'hdrMetrics7x', 'hdrGeneric7x', 'dUser7x', 'dPass7x'];
+  const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'proctree');
+  let dir: string;
+  let fp: number;
+  let op: number;
+  const otlpUrl = (port: number, p: string) => `http://${S[3]}:${S[4]}@127.0.0.1:${port}${p}?api_key=${S[5]}`;
+  /** A config file with both push sinks; the OTLP endpoint by key unless `byKey` is false. */
+  const conf = (byKey: boolean) => {
+    const f = path.join(dir, `c${byKey}.yaml`);
+    const retry = 'attempts: 2, backoff_initial: 0.01, timeout: 1';
+    const endpoint = byKey ? `endpoint: "${otlpUrl(op, '/v1/metrics')}", ` : '';
+    fs.writeFileSync(f, `sinks:\n  falcon: { enabled: true, url: "http://${S[0]}:${S[1]}@127.0.0.1:${fp}/api/push?token=${S[2]}", ${retry} }\n  otlp: { enabled: true, ${endpoint}${retry} }\n`);
+    return f;
+  };
+  const env = (over: NodeJS.ProcessEnv = {}) => ({
+    OTEL_EXPORTER_OTLP_METRICS_HEADERS: `x-api-key=${S[6]}`,
+    OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${S[7]},x-tenant=acme`,
+    DOCKER_HOST: `tcp://${S[8]}:${S[9]}@127.0.0.1:${fp}`,
+    SOCKPULSE_LOG_LEVEL: 'debug',
+    ...over,
+  });
+  /** Runs the CLI; no secret anywhere in its output, and each of `shown` somewhere in it. */
+  const runClean = (args: string[], e: NodeJS.ProcessEnv, shown: string[]) => {
+    const r = run(args, e);
+    const all = `${r.stdout}\n${r.stderr}`;
+    for (const s of S) expect(all).not.toContain(s);
+    for (const s of shown) expect(all).toContain(s);
+    return r;
+  };
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-secrets-'));
+    [fp, op] = [await freePort(), await freePort()];
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('--print-config masks them and keeps scheme, host, port and path', () => {
+    const r = runClean(['--print-config', '-c', conf(true)], env(), []);
+    expect(r.status).toBe(0);
+    const cfg = JSON.parse(r.stdout);
+    expect(cfg.sinks.falcon.url).toBe(`http://***:***@127.0.0.1:${fp}/api/push?token=***`);
+    expect(cfg.sinks.otlp.endpoint).toBe(`http://***:***@127.0.0.1:${op}/v1/metrics?api_key=***`);
+    expect(cfg.sinks.otlp.headers).toBe('[Sensitive]');
+    expect(cfg.docker.host).toBe(`tcp://***:***@127.0.0.1:${fp}`);
+  });
+
+  it('--once (json) logs and prints the cycle without them: sink ready lines, delivery warnings, a docker.host error', () => {
+    const r = runClean(['--once', '--format', 'json', '-c', conf(true), '--proc-root', FIXTURE], env(), [
+      `127.0.0.1:${fp}/api/push?token=***`,
+      `127.0.0.1:${op}/v1/metrics?api_key=***`,
+      `ECONNREFUSED 127.0.0.1:${fp}`,
+      `ECONNREFUSED 127.0.0.1:${op}`,
+    ]);
+    expect(r.status).toBe(1);
+    const doc = JSON.parse(r.stdout) as Doc;
+    expect(JSON.stringify(doc.errors)).toContain(`tcp://***:***@127.0.0.1:${fp}`);
+  });
+
+  it('--once (table, debug) with the endpoint from OTEL_EXPORTER_OTLP_ENDPOINT (its query kept after /v1/metrics)', () => {
+    const base = otlpUrl(op, '/base');
+    const r = runClean(['--once', '-c', conf(false), '--discovery', 'procfs', '--proc-root', FIXTURE], env({ OTEL_EXPORTER_OTLP_ENDPOINT: base }), [
+      `127.0.0.1:${op}/base/v1/metrics?api_key=***`,
+      `ECONNREFUSED 127.0.0.1:${op}`,
+      'NETNS',
+    ]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/"level":20/); // debug lines were written too
+  });
+});
+
 describeRoot('sockpulse CLI on the real kernel', () => {
   it('falls back to /proc when no Docker engine answers, and says so on stderr', () => {
     const r = run(['--once', '--format', 'json'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
