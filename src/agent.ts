@@ -27,6 +27,8 @@ export interface DeliveryReport {
 
 export class Agent {
   private running: Promise<unknown> | undefined;
+  /** Aborts the running cycle (its discovery, reads and pushes) before its deadline: shutdown. */
+  private abandonRunning: AbortController | undefined;
   private skippedWhileRunning = 0;
   /** Unix ms at the end of the last cycle that read at least one namespace (readiness). */
   lastSuccess: number | undefined;
@@ -62,6 +64,11 @@ export class Agent {
     this.o.collect.close();
   }
 
+  /** Ends the running cycle now, as its deadline would: pushes under way stop, their points stay buffered. */
+  abandon(): void {
+    this.abandonRunning?.abort(new Error('shutting down'));
+  }
+
   /** Resolves when the running cycle (if any) has finished. */
   async idle(): Promise<void> {
     await this.running;
@@ -69,7 +76,8 @@ export class Agent {
 
   /** One full cycle. Never rejects: every failure ends up in the batch's errors or the log. */
   async runCycle(at: Date = new Date()): Promise<{ batch: Batch; deliveries: DeliveryReport[] }> {
-    const signal = AbortSignal.timeout(this.o.cycleTimeoutMs);
+    const abandon = (this.abandonRunning = new AbortController());
+    const signal = AbortSignal.any([AbortSignal.timeout(this.o.cycleTimeoutMs), abandon.signal]);
     const t0 = performance.now();
     const found = await withDeadline(this.o.discovery.discover(signal), signal).catch(
       (err): Awaited<ReturnType<Discovery['discover']>> => ({

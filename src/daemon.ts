@@ -35,9 +35,14 @@ async function start(s: Settings, log: Logger, carried?: number): Promise<Runnin
   return {
     lastSuccess: () => agent.lastSuccess,
     async stop() {
+      // Within 10 s of the signal: up to 3 s for the running cycle, up to 5 s for the sinks' flush
+      // (run.ts closeSinks), then the process exits even if a hung backend holds a socket open.
       await schedule.stop();
-      await withTimeout(agent.idle(), 4000).catch(() => log.warn('abandoning the running cycle'));
-      await Promise.all([closeSinks(sinks, log), health?.close()]);
+      await withTimeout(agent.idle(), 3000).catch(() => {
+        log.warn('abandoning the running cycle');
+        agent.abandon();
+      });
+      await Promise.all([closeSinks(sinks, log, agent.stats), health?.close()]);
       agent.close();
     },
   };

@@ -8,7 +8,7 @@ import { Logger } from './log';
 import { Sink } from './model';
 import { parseInterval } from './schedule';
 import { createSinks } from './sinks';
-import { SelfStats } from './self-stats';
+import { SelfStats, countDrop } from './self-stats';
 
 export interface Built {
   agent: Agent;
@@ -44,17 +44,29 @@ export async function startSinks(sinks: Sink[], log: Logger): Promise<boolean> {
   return failed.length === 0;
 }
 
-/** close() flushes: bounded, and one sink's failure does not keep the others from flushing. */
-export async function closeSinks(sinks: Sink[], log: Logger): Promise<void> {
-  const closed = await Promise.allSettled(sinks.map((k) => withTimeout(k.close(), 5000)));
-  closed.forEach((r, i) => r.status === 'rejected' && log.warn({ sink: sinks[i].name }, `closing: ${String((r.reason as Error)?.message ?? r.reason)}`));
+/**
+ * close() flushes: bounded, and one sink's failure does not keep the others from flushing. A sink
+ * still flushing at the bound (a backend that accepts and never answers) loses what it buffers:
+ * that is counted and said, never silent.
+ */
+export async function closeSinks(sinks: Sink[], log: Logger, stats?: SelfStats): Promise<void> {
+  const closed = await Promise.allSettled(sinks.map((k) => withTimeout(k.close(), CLOSE_MS)));
+  closed.forEach((r, i) => {
+    if (r.status === 'fulfilled') return;
+    const c = stats?.sink(sinks[i].name);
+    const points = c?.buffered ?? 0;
+    if (c && points > 0) countDrop(c, 'shutdown', points);
+    log.warn({ sink: sinks[i].name, points }, `closing: ${String((r.reason as Error)?.message ?? r.reason)}; ${points} buffered points not delivered`);
+  });
 }
+
+const CLOSE_MS = 5000;
 
 export async function runOnce(s: Settings, log: Logger): Promise<number> {
   const { agent, sinks } = buildAgent(s, log, true);
   if (!(await startSinks(sinks, log))) return 1;
   const { batch, deliveries } = await agent.runCycle(new Date());
-  await closeSinks(sinks, log);
+  await closeSinks(sinks, log, agent.stats);
   agent.close();
   const delivered = deliveries.every((d) => d.result.status === 'ok');
   return batch.errors.length === 0 && delivered ? 0 : 1;

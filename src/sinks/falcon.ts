@@ -66,10 +66,10 @@ export class FalconSink implements Sink {
 
   async start(): Promise<void> {
     const { batch_size, timeout } = this.cfg;
-    this.ctx.log.info({ sink: this.name, url: redactUrl(this.url.href), transfer: this.transfer, batch_size, timeout }, 'Open-Falcon sink ready');
+    this.ctx.log.info({ url: redactUrl(this.url.href), transfer: this.transfer, batch_size, timeout }, 'Open-Falcon sink ready');
     if (this.ctx.stepSeconds < 30) {
       this.ctx.log.warn(
-        { sink: this.name, step: this.ctx.stepSeconds },
+        { step: this.ctx.stepSeconds },
         'Open-Falcon raises steps below 30 s to 30 s: points inside one 30 s slot replace each other',
       );
     }
@@ -97,7 +97,7 @@ export class FalconSink implements Sink {
     const left = this.queue.bufferedPoints;
     if (left > 0) {
       countDrop(this.ctx.counters, 'shutdown', left);
-      this.ctx.log.warn({ sink: this.name, points: left }, 'points still buffered at shutdown were not delivered');
+      this.ctx.log.warn({ points: left }, 'points still buffered at shutdown were not delivered');
     }
     this.http.destroy();
   }
@@ -114,7 +114,7 @@ export class FalconSink implements Sink {
     const dropped = Object.values(invalid).reduce((a, b) => a + b, 0);
     if (dropped > 0) {
       countDrop(this.ctx.counters, 'invalid_local', dropped);
-      this.ctx.log.debug({ sink: this.name, dropped: invalid }, 'items the transfer would reject were dropped before sending');
+      this.ctx.log.debug({ dropped: invalid }, 'items the transfer would reject were dropped before sending');
     }
     const payloads: Payload[] = [];
     for (let i = 0; i < items.length; i += this.cfg.batch_size) {
@@ -173,10 +173,10 @@ export class FalconSink implements Sink {
       if (!this.transfer) return { status: 'ok' };
       const invalid = transferInvalid(reply);
       if (invalid === undefined) {
-        this.ctx.log.warn({ sink: this.name, reply: this.hide(reply).slice(0, 200) }, 'the transfer\'s reply has no data.Invalid; is the url a transfer\'s /api/push?');
+        this.ctx.log.warn({ reply: this.hide(reply).slice(0, 200) }, 'the transfer\'s reply has no data.Invalid; is the url a transfer\'s /api/push?');
         return { status: 'ok' };
       }
-      if (invalid > 0) this.ctx.log.warn({ sink: this.name, invalid, items: n }, 'the transfer reported items invalid');
+      if (invalid > 0) this.ctx.log.warn({ invalid, items: n }, 'the transfer reported items invalid');
       return { status: 'ok', invalid };
     }
     const text = this.hide(reply).trim();

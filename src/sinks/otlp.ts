@@ -68,7 +68,7 @@ export class OtlpSink implements Sink {
   async start(): Promise<void> {
     const { url, protocol, headers, timeoutMs } = this.target;
     // Header values are secrets: only their number is ever logged.
-    this.ctx.log.info({ sink: this.name, endpoint: redactUrl(url), protocol, timeout_ms: timeoutMs, headers: Object.keys(headers).length }, 'OTLP sink ready');
+    this.ctx.log.info({ endpoint: redactUrl(url), protocol, timeout_ms: timeoutMs, headers: Object.keys(headers).length }, 'OTLP sink ready');
   }
 
   async write(batch: Batch, signal: AbortSignal): Promise<SinkResult> {
@@ -90,7 +90,7 @@ export class OtlpSink implements Sink {
     const left = this.queue.bufferedPoints;
     if (left > 0) {
       countDrop(this.ctx.counters, 'shutdown', left);
-      this.ctx.log.warn({ sink: this.name, points: left }, 'OTLP backend unreachable at shutdown; buffered points dropped');
+      this.ctx.log.warn({ points: left }, 'OTLP backend unreachable at shutdown; buffered points dropped');
     }
     this.agent.destroy();
   }
@@ -116,7 +116,7 @@ export class OtlpSink implements Sink {
     try {
       const partial = this.serializer.deserializeResponse(body).partialSuccess;
       const n = Number(partial?.rejectedDataPoints ?? 0);
-      if (n > 0) this.ctx.log.warn({ sink: this.name, rejected: n }, `OTLP backend rejected points: ${this.hide(partial?.errorMessage ?? '')}`);
+      if (n > 0) this.ctx.log.warn({ rejected: n }, `OTLP backend rejected points: ${this.hide(partial?.errorMessage ?? '')}`);
       return n > 0 ? n : 0;
     } catch {
       return 0; // an unreadable success is still a success

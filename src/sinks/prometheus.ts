@@ -58,10 +58,10 @@ export class PrometheusSink implements Sink {
     );
     await listenOn(server, this.cfg.listen, 'sinks.prometheus.listen', 'prometheus');
     server.removeAllListeners('error');
-    server.on('error', (err) => this.ctx.log.error({ sink: this.name, err }, 'metrics server error'));
+    server.on('error', (err) => this.ctx.log.error({ err }, 'metrics server error'));
     this.server = server;
     const a = this.address();
-    this.ctx.log.info({ sink: this.name, address: a?.address, port: a?.port, path: this.cfg.path }, 'serving Prometheus metrics');
+    this.ctx.log.info({ address: a?.address, port: a?.port, path: this.cfg.path }, 'serving Prometheus metrics');
   }
 
   async write(batch: Batch): Promise<SinkResult> {
@@ -97,7 +97,7 @@ export class PrometheusSink implements Sink {
     }
     if (path !== this.cfg.path) return reply(res, 200, 'text/html; charset=utf-8', linkPage(this.cfg.path));
     this.serve(req, res).catch((err: unknown) => {
-      this.ctx.log.error({ sink: this.name, err }, 'could not render the metrics page');
+      this.ctx.log.error({ err }, 'could not render the metrics page');
       if (!res.headersSent) reply(res, 500, 'text/plain; charset=utf-8', 'could not render metrics\n');
       else res.destroy();
     });

@@ -192,7 +192,7 @@ export class StatsdSink implements Sink {
       if (gen !== this.generation) return;
       this.broken = true;
       this.lastSocketError = errorText(err);
-      this.ctx.log.debug({ sink: this.name, err: err.message }, 'statsd socket error; reconnecting on the next write');
+      this.ctx.log.debug({ err: err.message }, 'statsd socket error; reconnecting on the next write');
     };
     const opts: ClientOptions = {
       protocol: this.protocol,
