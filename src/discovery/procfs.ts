@@ -21,17 +21,27 @@ import { DiscoveryOptions, deniedErrors, failed } from './common';
  * namespace filtered out is never read and never pinned: its process can exit, and a new process
  * can get both its pid and its inode within one interval (test/integration/identity-reuse.test.ts).
  * So what is known of filtered namespaces is not kept: their cgroups are read every cycle.
+ *
+ * A pid can also be reused inside a namespace that stays alive (a pod's container restarted, its
+ * new process given the old one's pid): nothing cheap tells that apart, so every entry is re-read
+ * once every RECHECK_CYCLES cycles, spread by pid so each cycle re-reads about 1/RECHECK_CYCLES of
+ * them. Such a process is named by its own container after at most that many cycles.
  */
 interface Known {
   netns: number;
   container: ContainerRef | undefined;
   start?: number;
+  /** The cycle at which the cgroup is read again. */
+  due: number;
 }
+
+export const RECHECK_CYCLES = 16;
 
 export class ProcfsDiscovery implements Discovery {
   readonly name = 'procfs';
   private readonly reader = new ProcReader();
   private known = new Map<number, Known>();
+  private cycle = 0;
   /** One shared ref per container id, so filters and grouping compare by identity. */
   private refs = new Map<string, ContainerRef>();
 
@@ -39,6 +49,7 @@ export class ProcfsDiscovery implements Discovery {
 
   async discover(): Promise<DiscoveryResult> {
     const { procRoot } = this.opts;
+    this.cycle++;
     try {
       const host = resolveHost(this.reader, procRoot);
       const scan = scanNamespaces(procRoot);
@@ -85,10 +96,11 @@ export class ProcfsDiscovery implements Discovery {
     const byPid = new Map<number, ContainerRef>();
     for (const pid of pids) {
       let k = this.known.get(pid);
-      if (k === undefined || k.netns !== netns) {
+      if (k === undefined || k.netns !== netns || this.cycle >= k.due) {
         const container = this.readContainer(pid);
         if (container === null) continue; // exited since the scan
-        k = { netns, container };
+        const same = k !== undefined && k.netns === netns && k.container?.id === container?.id;
+        k = { netns, container, start: same ? k!.start : undefined, due: this.cycle + RECHECK_CYCLES - (k ? 0 : pid % RECHECK_CYCLES) };
       }
       if (k.container) {
         // Shared ref per id; labels come from the cgroup path, which names the same pod every time.

@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ProcfsDiscovery } from '../../src/discovery/procfs';
+import { ProcfsDiscovery, RECHECK_CYCLES } from '../../src/discovery/procfs';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'proctree');
 let root: string;
@@ -39,6 +39,21 @@ describe('ProcfsDiscovery cache', () => {
     const t = (await d.discover()).targets.find((x) => x.pid === 500)!;
     expect(t).toMatchObject({ netns: 4026532999, pidStart: 7777, scope: 'container' });
     expect(t.containers.map((c) => c.id)).toEqual(['e'.repeat(64)]);
+  });
+
+  it(`re-reads every cgroup within ${RECHECK_CYCLES} cycles, a few each cycle (a pid reused inside a live namespace)`, async () => {
+    const d = discovery();
+    const first = await d.discover();
+    const pids = first.targets.flatMap((t) => (t.scope === 'host' ? [] : [t.pid]));
+    const other = 'f'.repeat(64);
+    for (const pid of pids) fs.writeFileSync(path.join(root, String(pid), 'cgroup'), `0::/docker/${other}\n`);
+    const renamed: number[] = [];
+    for (let cycle = 2; cycle <= RECHECK_CYCLES + 1; cycle++) {
+      const ts = (await d.discover()).targets.filter((t) => t.containers.some((c) => c.id === other));
+      renamed.push(ts.length);
+    }
+    expect(renamed[0]).toBeLessThan(pids.length); // not all at once…
+    expect(renamed[renamed.length - 1]).toBe(pids.length); // …but every one within the bound
   });
 
   it('forgets processes that are gone', async () => {
