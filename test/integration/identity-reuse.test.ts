@@ -16,6 +16,7 @@ import { NetnsProc, spawnInNetns } from '../helpers/netns';
 import { UdpCapture } from '../helpers/statsd-server';
 import { OtlpReceiver } from '../helpers/otlp-receiver';
 import { Mix } from '../helpers/sockmix';
+import { exclusiveNamespaces } from '../helpers/exclusive';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const live: NetnsProc[] = [];
@@ -120,6 +121,11 @@ const targetOf = (d: Doc, netns: number): DocTarget | undefined => d.targets.fin
 describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () => {
   const agents: AgentRun[] = [];
   const dirs: string[] = [];
+  let release: (() => void) | undefined;
+  beforeAll(async () => {
+    release = await exclusiveNamespaces(); // no other suite's namespaces take the freed inodes
+  }, 310_000);
+  afterAll(() => release?.());
   afterEach(async () => {
     await Promise.all([...agents.splice(0).map((a) => a.stop()), ...live.splice(0).map((p) => p.kill())]);
     for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
@@ -152,6 +158,7 @@ describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () 
       await old.kill();
       await a.waitFor('the old namespace gone', (d) => targetOf(d, inode) === undefined, seenOld);
 
+      await holdInodesBelow(inode);
       await reuseInode(inode, { estab4: 4 });
       const first = await a.waitFor('the new namespace', (d) => targetOf(d, inode) !== undefined && targetOf(d, inode)!.counters.tcp_active_opens === 4, seenOld);
       await a.waitFor('the new namespace again', (d) => targetOf(d, inode) !== undefined && targetOf(d, inode)!.counters.tcp_active_opens === 4, first + 1, 2);
