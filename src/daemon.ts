@@ -1,12 +1,13 @@
 // The daemon: cycles on the schedule until SIGTERM/SIGINT; SIGHUP reloads the configuration.
-// A reload that does not validate, or whose sinks cannot start, keeps (or restores) the running
-// configuration and says why. Signals are queued and handled one at a time, and the handlers stay
-// installed for the daemon's whole life (SIGHUP's default action would end the process).
+// A reload that does not validate keeps the running configuration; one that validates but cannot
+// be built, or whose sinks cannot start, restores it; either way the log says why. Signals are
+// queued and handled one at a time, and the handlers stay installed for the daemon's whole life
+// (SIGHUP's default action would end the process).
 import { Settings } from './config/schema';
 import { HealthServer } from './health';
 import { Logger, createLogger } from './log';
 import { parseInterval, startSchedule } from './schedule';
-import { buildAgent, closeSinks, startSinks, withTimeout } from './run';
+import { closeSinks, startSinks, tryBuildAgent, withTimeout } from './run';
 
 interface Running {
   stop(): Promise<void>;
@@ -15,7 +16,9 @@ interface Running {
 
 /** `carried`: the previous configuration's last successful cycle, so a reload keeps readiness. */
 async function start(s: Settings, log: Logger, carried?: number): Promise<Running | undefined> {
-  const { agent, sinks, cycleTimeoutMs } = buildAgent(s, log, false);
+  const built = tryBuildAgent(s, log, false);
+  if (!built) return undefined;
+  const { agent, sinks, cycleTimeoutMs } = built;
   agent.lastSuccess = carried;
   if (!(await startSinks(sinks, log))) return undefined;
   const interval = parseInterval(s.interval);
@@ -52,9 +55,9 @@ export async function runDaemon(first: Settings, firstLog: Logger, reload: () =>
   const signals = signalQueue(['SIGTERM', 'SIGINT', 'SIGHUP']);
   let settings = first;
   let log = firstLog;
-  let running = await start(settings, log);
-  if (!running) return 1;
   try {
+    let running = await start(settings, log);
+    if (!running) return 1;
     for (;;) {
       const sig = await signals.next();
       if (sig !== 'SIGHUP') {

@@ -4,13 +4,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { configReference } from './config/reference';
 import { metricsReference } from './sinks/reference';
+import { packageRoot } from './package-root';
 
-/** The repository root: the nearest folder above this file with a package.json (src/ or dist/src/). */
-function repoRoot(dir: string): string {
-  return fs.existsSync(path.join(dir, 'package.json')) ? dir : repoRoot(path.dirname(dir));
-}
-
-export const README = path.join(repoRoot(__dirname), 'README.md');
+export const README = path.join(packageRoot(), 'README.md');
 
 export const SECTIONS: Record<string, () => string> = {
   'config-reference': configReference,

@@ -1,5 +1,6 @@
 // Building and running the pipeline once: the agent with its discovery, collection and sinks.
 import * as os from 'os';
+import * as path from 'path';
 import { Agent } from './agent';
 import { CollectStage } from './collect';
 import { Settings } from './config/schema';
@@ -7,6 +8,7 @@ import { createDiscovery } from './discovery';
 import { Logger } from './log';
 import { Sink } from './model';
 import { parseInterval } from './schedule';
+import { packageRoot } from './package-root';
 import { createSinks } from './sinks';
 import { SelfStats, countDrop } from './self-stats';
 
@@ -16,7 +18,21 @@ export interface Built {
   cycleTimeoutMs: number;
 }
 
-export function buildAgent(s: Settings, log: Logger, once: boolean): Built {
+/**
+ * The agent and its sinks, or undefined (logged as fatal) when one cannot be built. Load-time
+ * validation (config/schema.ts checkSettings) refuses what would fail here, so this is the net
+ * under it: a construction error never escapes as an uncaught exception.
+ */
+export function tryBuildAgent(s: Settings, log: Logger, once: boolean): Built | undefined {
+  try {
+    return buildAgent(s, log, once);
+  } catch (err) {
+    log.fatal(`cannot build the agent: ${String((err as Error)?.message ?? err)}`);
+    return undefined;
+  }
+}
+
+function buildAgent(s: Settings, log: Logger, once: boolean): Built {
   const interval = parseInterval(s.interval);
   const timeoutS = s.cycle_timeout > 0 ? s.cycle_timeout : Math.min(30, (interval.seconds ?? 60) * 0.8);
   const stats = new SelfStats();
@@ -63,7 +79,9 @@ export async function closeSinks(sinks: Sink[], log: Logger, stats?: SelfStats):
 const CLOSE_MS = 5000;
 
 export async function runOnce(s: Settings, log: Logger): Promise<number> {
-  const { agent, sinks } = buildAgent(s, log, true);
+  const built = tryBuildAgent(s, log, true);
+  if (!built) return 1;
+  const { agent, sinks } = built;
   if (!(await startSinks(sinks, log))) return 1;
   const { batch, deliveries } = await agent.runCycle(new Date());
   await closeSinks(sinks, log, agent.stats);
@@ -83,5 +101,5 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 export function version(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('../../package.json') as { version: string }).version;
+  return (require(path.join(packageRoot(), 'package.json')) as { version: string }).version;
 }

@@ -1,0 +1,63 @@
+// A configuration that validated but cannot be built (a check the loader does not know of, a TLS
+// file removed since) never crashes the process: --once exits 1, the daemon does not start, and a
+// SIGHUP reload to it restores the running configuration. Settings here bypass the loader.
+// Signals are emitted on `process` (Jest's sandbox does not route real ones to its listeners).
+import * as path from 'path';
+import { Writable } from 'stream';
+import type { Settings } from '../../src/config/schema';
+import { loadConfig } from '../../src/config/load';
+import { runDaemon } from '../../src/daemon';
+import { createLogger } from '../../src/log';
+import { runOnce } from '../../src/run';
+
+const ROOT = path.join(__dirname, '..', 'fixtures', 'proctree');
+const good = loadConfig({
+  env: { SOCKPULSE_DISCOVERY: 'procfs', SOCKPULSE_PROC_ROOT: ROOT, SOCKPULSE_OUTPUT_ENABLED: 'false', SOCKPULSE_INTERVAL: '1', SOCKPULSE_LOG_LEVEL: 'silent' },
+}).settings;
+/** `good` with a Falcon url its sink refuses to be built with. */
+const unbuildable = { ...good, sinks: { ...good.sinks, falcon: { ...good.sinks.falcon, enabled: true, url: 'ftp://h/' } } } as Settings;
+
+function logLines() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(JSON.parse(String(chunk)).msg));
+      cb();
+    },
+  });
+  const until = async (re: RegExp, n = 1) => {
+    for (const end = Date.now() + 10_000; lines.filter((l) => re.test(l)).length < n; await new Promise((r) => setTimeout(r, 50))) {
+      if (Date.now() > end) throw new Error(`no log line ${re} in ${JSON.stringify(lines)}`);
+    }
+  };
+  return { lines, log: createLogger('info', stream), until };
+}
+
+const sighupListeners = () => process.listenerCount('SIGHUP');
+
+describe('an agent that cannot be built', () => {
+  it('--once: exit code 1, the reason logged', async () => {
+    const { lines, log } = logLines();
+    await expect(runOnce(unbuildable, log)).resolves.toBe(1);
+    expect(lines).toEqual([expect.stringMatching(/^cannot build the agent: sinks\.falcon\.url: "ftp:\/\/h\/" must be http/)]);
+  });
+
+  it('daemon: does not start (1), and leaves no signal handler behind', async () => {
+    const before = sighupListeners();
+    const { lines, log } = logLines();
+    await expect(runDaemon(unbuildable, log, () => good)).resolves.toBe(1);
+    expect(lines).toEqual([expect.stringMatching(/^cannot build the agent: sinks\.falcon\.url/)]);
+    expect(sighupListeners()).toBe(before);
+  });
+
+  it('daemon: a SIGHUP reload to it restores the running configuration, which stops cleanly', async () => {
+    const { log, until } = logLines();
+    const done = runDaemon(good, log, () => unbuildable);
+    await until(/^sockpulse started$/);
+    process.emit('SIGHUP', 'SIGHUP');
+    await until(/^the new configuration could not start; restoring the previous one$/);
+    await until(/^sockpulse started$/, 2);
+    process.emit('SIGTERM', 'SIGTERM');
+    await expect(done).resolves.toBe(0);
+  });
+});
