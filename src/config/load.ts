@@ -24,7 +24,8 @@ export interface Loaded {
 
 export function loadConfig(opts: LoadOptions = {}): Loaded {
   try {
-    const config = convict(schema, { env: opts.env ?? process.env, args: [] });
+    const env = opts.env ?? process.env;
+    const config = convict(schema, { env, args: [] });
     if (opts.file) config.load(readFile(opts.file));
     for (const [key, value] of Object.entries(opts.overrides ?? {})) {
       if (value !== undefined) config.set(key as never, value as never);
@@ -33,7 +34,7 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
     config.set('interval', String(config.get('interval')));
     config.validate({ allowed: 'strict' });
     const settings = config.getProperties() as Settings;
-    checkSettings(settings);
+    checkSettings(settings, env);
     return { settings: deepFreeze(settings), printable: () => printable(config.toString()) };
   } catch (err) {
     if (err instanceof ConfigError) throw err;

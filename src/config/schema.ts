@@ -7,6 +7,8 @@ import { parseInterval } from '../schedule';
 import { parseListen } from '../listen';
 import { compileFilters } from '../discovery/filters';
 import { TARGET_LABEL_KEYS } from '../sinks/points';
+import { checkSinkSettings } from '../sinks/checks';
+import { checkDockerSettings } from '../discovery/docker-host';
 
 convict.addFormat({
   name: 'interval',
@@ -123,7 +125,7 @@ export const schema = {
   },
   docker: {
     host: {
-      doc: 'Docker engine endpoint: unix:///path or tcp://host:port.',
+      doc: 'Docker engine endpoint: unix:///path (or /path) or tcp://host:port (http:// alike; https:// or tls_verify: TLS), with no user or password. Checked at start in the auto and docker modes.',
       format: String,
       default: 'unix:///var/run/docker.sock',
       env: 'DOCKER_HOST',
@@ -306,19 +308,21 @@ function defaultsShape() {
 }
 export type Settings = ReturnType<typeof defaultsShape>;
 
-/** Cross-key checks convict cannot express. Throws naming the key. */
-export function checkSettings(s: Settings): void {
+/**
+ * Checks convict cannot express, run once at load (start and SIGHUP): cross-key rules, docker.host
+ * in the modes that use Docker, and each enabled sink's own checks (sinks/checks.ts), so whatever
+ * would stop a sink or the Docker client from being built is refused here. `env` is the
+ * environment the configuration was read from (the OTLP target reads OTEL_EXPORTER_OTLP_*).
+ * Throws naming the key.
+ */
+export function checkSettings(s: Settings, env: NodeJS.ProcessEnv = process.env): void {
   compileFilters(s.filters);
   const own = s.docker.copy_labels.filter((k) => (TARGET_LABEL_KEYS as readonly string[]).includes(k));
   if (own.length > 0) {
     throw new Error(`docker.copy_labels: ${own.join(', ')} would overwrite sockpulse's own label of that name; copy labels may not be named ${TARGET_LABEL_KEYS.join(', ')}`);
   }
-  for (const sink of ['falcon'] as const) {
-    const k = s.sinks[sink];
-    if (k.batch_size > k.buffer_points) {
-      throw new Error(`sinks.${sink}.batch_size: ${k.batch_size} is larger than sinks.${sink}.buffer_points (${k.buffer_points}); every batch would be dropped as soon as it is buffered`);
-    }
-  }
+  if (s.discovery.mode === 'auto' || s.discovery.mode === 'docker') checkDockerSettings(s.docker);
+  checkSinkSettings(s.sinks, env);
   const every = parseInterval(s.interval).seconds;
   if (s.cycle_timeout > 0 && every !== undefined && s.cycle_timeout > every) {
     throw new Error(`cycle_timeout: ${s.cycle_timeout} s is longer than the interval (${every} s); cycles would pile up`);

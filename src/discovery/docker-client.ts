@@ -4,9 +4,8 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
-import * as path from 'path';
 import Docker from 'dockerode';
-import { redactUrl } from '../config/secrets';
+import { certFiles, dockerEndpoint } from './docker-host';
 
 export interface DockerConfig {
   host: string;
@@ -15,28 +14,20 @@ export interface DockerConfig {
   timeout: number; // seconds
 }
 
+/** Throws only on what checkDockerSettings() rejects at load, or on certificate files unreadable since. */
 export function dockerClient(cfg: DockerConfig): Docker {
-  const url = cfg.host;
   const timeout = cfg.timeout * 1000;
-  if (url.startsWith('unix://') || url.startsWith('/')) {
-    const socketPath = url.replace(/^unix:\/\//, '');
-    return new Docker({ socketPath, timeout, agent: new http.Agent({ keepAlive: true, maxSockets: 8 }) } as unknown as Docker.DockerOptions);
+  const { endpoint, tls } = dockerEndpoint(cfg);
+  if ('socketPath' in endpoint) {
+    return new Docker({ socketPath: endpoint.socketPath, timeout, agent: new http.Agent({ keepAlive: true, maxSockets: 8 }) } as unknown as Docker.DockerOptions);
   }
-  const m = /^(tcp|http|https):\/\/([^:/]+|\[[^\]]+\]):(\d+)\/?$/.exec(url);
-  if (!m) throw new Error(`docker.host: "${redactUrl(url)}" is not unix:///path or tcp://host:port`);
-  const tls = cfg.tls_verify || m[1] === 'https';
-  const certs = tls
-    ? {
-        ca: fs.readFileSync(path.join(cfg.cert_path, 'ca.pem')),
-        cert: fs.readFileSync(path.join(cfg.cert_path, 'cert.pem')),
-        key: fs.readFileSync(path.join(cfg.cert_path, 'key.pem')),
-      }
-    : {};
+  const files = certFiles(cfg.cert_path);
+  const certs = tls ? { ca: fs.readFileSync(files.ca), cert: fs.readFileSync(files.cert), key: fs.readFileSync(files.key) } : {};
   const agent = tls ? new https.Agent({ keepAlive: true, maxSockets: 8, ...certs }) : new http.Agent({ keepAlive: true, maxSockets: 8 });
   return new Docker({
     protocol: tls ? 'https' : 'http',
-    host: m[2].replace(/^\[|\]$/g, ''),
-    port: Number(m[3]),
+    host: endpoint.host,
+    port: endpoint.port,
     timeout,
     agent,
     ...certs,

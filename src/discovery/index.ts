@@ -8,6 +8,7 @@ import { DiscoveryOptions } from './common';
 import { ProcfsDiscovery } from './procfs';
 import { NetnsDiscovery } from './netns';
 import { AutoDiscovery } from './auto';
+import { parseDockerHost } from './docker-host';
 import type { DockerDiscovery } from './docker';
 
 export function createDiscovery(s: Settings, log: Logger): Discovery {
@@ -27,8 +28,6 @@ export function createDiscovery(s: Settings, log: Logger): Discovery {
     /* eslint-enable @typescript-eslint/no-require-imports */
     return new DockerDiscovery(dockerClient(s.docker), { ...base, concurrency: s.docker.inspect_concurrency, endpoint, timeoutMs: s.docker.timeout * 1000 });
   };
-  const host = s.docker.host;
-  const socketPath = host.startsWith('unix://') ? host.slice('unix://'.length) : host.startsWith('/') ? host : undefined;
   switch (s.discovery.mode) {
     case 'docker':
       return docker();
@@ -36,11 +35,14 @@ export function createDiscovery(s: Settings, log: Logger): Discovery {
       return new ProcfsDiscovery(base);
     case 'netns':
       return new NetnsDiscovery({ ...base, netnsRoot: s.discovery.netns_root });
-    default:
+    default: {
+      const engine = parseDockerHost(s.docker.host); // checked at load: cannot throw here
+      const socketPath = 'socketPath' in engine ? engine.socketPath : undefined;
       return new AutoDiscovery(docker, new ProcfsDiscovery(base), socketPath, (source, reason) =>
         source === 'docker'
           ? log.info({ discovery: source, endpoint }, 'discovering containers through the Docker engine')
           : log.info({ discovery: source, reason }, 'Docker engine not answering; scanning every network namespace under the proc root'),
       );
+    }
   }
 }

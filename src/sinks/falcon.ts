@@ -11,11 +11,12 @@
 import * as http from 'http';
 import * as https from 'https';
 import { Settings } from '../config/schema';
-import { hideSecrets, httpUrl, redactUrl, urlSecrets } from '../config/secrets';
+import { hideSecrets, redactUrl, urlSecrets } from '../config/secrets';
 import { Batch, Sink, SinkResult } from '../model';
 import { countDrop } from '../self-stats';
 import { SinkContext } from './context';
-import { checkEndpointTemplate, checkPrefix, encodePoints } from './falcon-items';
+import { checkFalconSettings } from './checks';
+import { encodePoints } from './falcon-items';
 import { batchPoints } from './points';
 import { deliveryOptions, PushQueue, SendOutcome } from './push-queue';
 
@@ -48,10 +49,8 @@ export class FalconSink implements Sink {
     private readonly cfg: FalconSettings,
     private readonly ctx: SinkContext,
   ) {
-    this.url = httpUrl(cfg.url, 'sinks.falcon.url', 'http://127.0.0.1:1988/v1/push');
+    this.url = checkFalconSettings(cfg);
     this.hide = hideSecrets(urlSecrets(cfg.url));
-    checkEndpointTemplate(cfg.endpoint);
-    checkPrefix(cfg.prefix);
     this.transfer = this.url.pathname.endsWith('/api/push');
     this.timeoutMs = Math.round(cfg.timeout * 1000);
     const agentOptions = { keepAlive: true, maxSockets: 1 };

@@ -10,7 +10,7 @@
 // - Self-metrics: `sent` counts series served to scrapers and `last_success` is the time of the
 //   last scrape served (is anyone scraping?); points left out as duplicates are dropped, by reason
 //   `duplicate`.
-import { listenOn, parseListen } from '../listen';
+import { listenOn } from '../listen';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
@@ -18,6 +18,7 @@ import { gzip } from 'node:zlib';
 import type { Settings } from '../config/schema';
 import { Batch, Sink, SinkResult } from '../model';
 import { countDrop } from '../self-stats';
+import { checkPrometheusSettings } from './checks';
 import { SinkContext } from './context';
 import { batchPoints } from './points';
 import { Exposition, buildExposition, copyLabelNames, emptyExposition } from './prometheus-registry';
@@ -40,8 +41,7 @@ export class PrometheusSink implements Sink {
   private closed = false;
 
   constructor(private readonly cfg: PromSettings, private readonly ctx: SinkContext) {
-    parseListen(cfg.listen, 'sinks.prometheus.listen'); // fail at construction, naming the key
-    if (!cfg.path.startsWith('/')) throw new Error(`sinks.prometheus.path: "${cfg.path}" must start with "/"`);
+    checkPrometheusSettings(cfg);
     this.copyNames = copyLabelNames(ctx.copyLabels);
   }
 

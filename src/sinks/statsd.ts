@@ -19,14 +19,14 @@ import * as os from 'os';
 import { Batch, Sink, SinkResult } from '../model';
 import { Settings } from '../config/schema';
 import { countDrop } from '../self-stats';
+import { checkStatsdSettings, StatsdProtocol } from './checks';
 import { CounterDeltas } from './counter-deltas';
 import { SinkContext } from './context';
 import { Point, batchPoints } from './points';
-import { TAG_STYLES, TagStyle, counterLine, escapePrefix, gaugeLines, metricName, orderedLabels, pack, pointLabels } from './statsd-lines';
+import { TagStyle, counterLine, escapePrefix, gaugeLines, metricName, orderedLabels, pack, pointLabels } from './statsd-lines';
 
-type Protocol = 'udp' | 'tcp' | 'uds';
 /** Payload sizes: a UDP datagram that fits a 1500-byte MTU; DogStatsD's 8 KiB for unix sockets. */
-const MAX_PAYLOAD: Record<Protocol, number> = { udp: 1432, tcp: 8192, uds: 8192 };
+const MAX_PAYLOAD: Record<StatsdProtocol, number> = { udp: 1432, tcp: 8192, uds: 8192 };
 const MAX_IN_FLIGHT_BYTES = 1 << 20;
 const CLOSE_TIMEOUT_MS = 2000;
 
@@ -41,7 +41,7 @@ interface Entry {
 
 export class StatsdSink implements Sink {
   readonly name = 'statsd';
-  private readonly protocol: Protocol;
+  private readonly protocol: StatsdProtocol;
   private readonly style: TagStyle;
   private readonly prefix: string;
   private readonly deltas = new CounterDeltas<string>();
@@ -57,16 +57,7 @@ export class StatsdSink implements Sink {
   private closed = false;
 
   constructor(private readonly cfg: Settings['sinks']['statsd'], private readonly ctx: SinkContext) {
-    const oneOf = <T extends string>(key: string, v: string, allowed: readonly T[]): T => {
-      if (!(allowed as readonly string[]).includes(v)) throw new Error(`sinks.statsd.${key}: "${v}" is not one of ${allowed.join(', ')}`);
-      return v as T;
-    };
-    this.protocol = oneOf<Protocol>('protocol', cfg.protocol, ['udp', 'tcp', 'uds']);
-    this.style = oneOf('tag_style', cfg.tag_style, TAG_STYLES);
-    if (this.protocol === 'uds' && !cfg.path) throw new Error('sinks.statsd.path: required when sinks.statsd.protocol is uds');
-    if (this.protocol !== 'uds' && !(Number.isInteger(cfg.port) && cfg.port >= 1 && cfg.port <= 65535)) {
-      throw new Error(`sinks.statsd.port: ${cfg.port} is not a port between 1 and 65535`);
-    }
+    ({ protocol: this.protocol, style: this.style } = checkStatsdSettings(cfg));
     this.prefix = escapePrefix(cfg.prefix);
   }
 

@@ -103,6 +103,45 @@ describe('sockpulse CLI: usage and configuration', () => {
     expect(r.stderr).toMatch(/interval/);
   });
 
+  /** A refusal at start: exit 2, one line naming `key`, nothing on stdout, no stack trace. */
+  const expectRefused = (r: ReturnType<typeof run>, key: string) => {
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(new RegExp(`^sockpulse: invalid configuration: ${key.replace(/\./g, '\\.')}: [^\n]+\n$`));
+    expect(r.stderr).not.toMatch(/\n\s+at |Error:/);
+  };
+
+  it('exits 2 on a bad Falcon URL, in one line naming sinks.falcon.url, the URL masked', () => {
+    const r = run(['--once', '--discovery', 'procfs'], { SOCKPULSE_FALCON_ENABLED: 'true', SOCKPULSE_FALCON_URL: 'ftp://falcon:pw9secret@h/v1/push' });
+    expectRefused(r, 'sinks.falcon.url');
+    expect(r.stderr).toContain('sinks.falcon.url: "ftp://***:***@h/v1/push" must be http:// or https://');
+    expect(r.stderr).not.toContain('pw9secret');
+  });
+
+  it.each(['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'])('exits 2 on a bad OTLP endpoint in %s, in one line naming it', (name) => {
+    const r = run(['--once', '--discovery', 'procfs'], { SOCKPULSE_OTLP_ENABLED: 'true', [name]: 'collector:4318' });
+    // The metrics variable is the sinks.otlp.endpoint key's (convict maps it).
+    expectRefused(r, name === 'OTEL_EXPORTER_OTLP_ENDPOINT' ? name : 'sinks.otlp.endpoint');
+    expect(r.stderr).toMatch(/must be http:\/\/ or https:\/\//);
+  });
+
+  it('does not check a disabled sink: a placeholder Falcon URL does not keep it from starting', () => {
+    const r = run(['--print-config'], { SOCKPULSE_FALCON_URL: 'CHANGE-ME', OTEL_EXPORTER_OTLP_ENDPOINT: 'CHANGE-ME' });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).sinks.falcon).toMatchObject({ enabled: false, url: 'CHANGE-ME' });
+  });
+
+  it.each([
+    ['garbage after credentials', 'tcp://dockuser:pw9secret@'],
+    ['an unsupported scheme', 'ssh://dockuser:pw9secret@engine'],
+  ])('exits 2 on a malformed DOCKER_HOST (%s), in one line naming docker.host, masked', (_what, host) => {
+    for (const mode of ['auto', 'docker']) {
+      const r = run(['--once', '--discovery', mode], { DOCKER_HOST: host });
+      expectRefused(r, 'docker.host');
+      expect(r.stderr).not.toMatch(/dockuser|pw9secret/);
+    }
+  });
+
   it('--print-config shows the effective configuration, flags over environment', () => {
     const r = run(['--print-config', '--interval', '30', '--format', 'json'], { SOCKPULSE_INTERVAL: '15', SOCKPULSE_DISCOVERY: 'procfs' });
     expect(r.status).toBe(0);
@@ -114,7 +153,8 @@ describe('sockpulse CLI: usage and configuration', () => {
 describe('sockpulse CLI: secrets', () => {
   // Every secret a user can give: URL credentials and query tokens (Falcon, OTLP by key or by the
   // generic variable, docker.host), OTLP header values by either variable. Backends down, so the
-  // retry, warn and shutdown paths run; the fixture tree, so no root is needed.
+  // retry, warn and shutdown paths run; the fixture tree, so no root is needed. The Docker client
+  // cannot send credentials, so that docker.host is refused at load where Docker is used.
   const S = ['fUser7x', 'fPass7x', 'fTok7x', 'oUser7x', 'oPass7x', 'oTok7x', 'hdrMetrics7x', 'hdrGeneric7x', 'dUser7x', 'dPass7x'];
   const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'proctree');
   let dir: string;
@@ -151,7 +191,7 @@ describe('sockpulse CLI: secrets', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('--print-config masks them and keeps scheme, host, port and path', () => {
-    const r = runClean(['--print-config', '-c', conf(true)], env(), []);
+    const r = runClean(['--print-config', '-c', conf(true), '--discovery', 'procfs'], env(), []);
     expect(r.status).toBe(0);
     const cfg = JSON.parse(r.stdout);
     expect(cfg.sinks.falcon.url).toBe(`http://***:***@127.0.0.1:${fp}/api/push?token=***`);
@@ -160,8 +200,14 @@ describe('sockpulse CLI: secrets', () => {
     expect(cfg.docker.host).toBe(`tcp://***:***@127.0.0.1:${fp}`);
   });
 
-  it('--once (json) logs and prints the cycle without them: sink ready lines, delivery warnings, a docker.host error', () => {
-    const r = runClean(['--once', '--format', 'json', '-c', conf(true), '--proc-root', FIXTURE], env(), [
+  it('--once refuses that docker.host at start, masked: exit 2, one line naming it', () => {
+    const r = runClean(['--once', '-c', conf(true), '--proc-root', FIXTURE], env(), [`docker.host: "tcp://***:***@127.0.0.1:${fp}"`]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--once (json) logs and prints the cycle without them: sink ready lines, delivery warnings; no engine at a well-formed docker.host: /proc', () => {
+    const r = runClean(['--once', '--format', 'json', '-c', conf(true), '--proc-root', FIXTURE], env({ DOCKER_HOST: `tcp://127.0.0.1:${fp}` }), [
       `127.0.0.1:${fp}/api/push?token=***`,
       `127.0.0.1:${op}/v1/metrics?api_key=***`,
       `ECONNREFUSED 127.0.0.1:${fp}`,
@@ -169,7 +215,8 @@ describe('sockpulse CLI: secrets', () => {
     ]);
     expect(r.status).toBe(1);
     const doc = JSON.parse(r.stdout) as Doc;
-    expect(JSON.stringify(doc.errors)).toContain(`tcp://***:***@127.0.0.1:${fp}`);
+    expect(doc.cycle.discovery).toBe('procfs');
+    expect(r.stderr).toMatch(/Docker engine not answering/);
   });
 
   it('--once (table, debug) with the endpoint from OTEL_EXPORTER_OTLP_ENDPOINT (its query kept after /v1/metrics)', () => {
@@ -274,6 +321,28 @@ describeRoot('sockpulse daemon: health and reload', () => {
       expect(await d.exit()).toBe(0);
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a SIGHUP reload to an invalid Falcon url, keeps running the old configuration, and exits 0 on SIGTERM', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-hup-'));
+    const cfg = path.join(dir, 'sockpulse.yaml');
+    const conf = (host: string, extra = '') => `interval: 1\nhostname: ${host}\ndiscovery: { mode: procfs }\noutput: { format: json }\n${extra}`;
+    fs.writeFileSync(cfg, conf('first'));
+    const d = daemon(['-c', cfg]);
+    try {
+      await d.waitFor('a first document', () => d.docs.length > 0);
+      fs.writeFileSync(cfg, conf('second', 'sinks:\n  falcon: { enabled: true, url: "ftp://falcon:pw9secret@h/v1/push" }\n'));
+      d.child.kill('SIGHUP');
+      await d.waitFor('the refusal', () => /reload refused, keeping the running configuration: sinks\.falcon\.url: \\"ftp:\/\/\*\*\*:\*\*\*@h\/v1\/push\\" must be http/.test(d.stderr()));
+      const n = d.docs.length;
+      await d.waitFor('documents still flowing under the old configuration', () => d.docs.length >= n + 2);
+      expect(d.docs.every((x) => x.host === 'first')).toBe(true);
+    } finally {
+      d.child.kill('SIGTERM');
+      expect(await d.exit()).toBe(0);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    expect(d.stderr()).not.toMatch(/pw9secret|\n\s+at /);
   });
 });
 

@@ -65,7 +65,7 @@ describe('loadConfig', () => {
     ['a timeout longer than the interval', 'interval: 10\ncycle_timeout: 20\n', /cycle_timeout/],
     ['a negative concurrency', 'docker:\n  inspect_concurrency: -1\n', /docker\.inspect_concurrency/],
     ['a copied label named like one of sockpulse\'s own', 'docker:\n  copy_labels: [team, image]\n', /docker\.copy_labels: image would overwrite/],
-    ['a Falcon batch larger than its buffer', 'sinks:\n  falcon:\n    batch_size: 500\n    buffer_points: 100\n', /sinks\.falcon\.batch_size: 500 is larger than sinks\.falcon\.buffer_points/],
+    ['a Falcon batch larger than its buffer', 'sinks:\n  falcon:\n    enabled: true\n    batch_size: 500\n    buffer_points: 100\n', /sinks\.falcon\.batch_size: 500 is larger than sinks\.falcon\.buffer_points/],
     ['a top-level list', '- a\n- b\n', /top level must be a mapping/],
     ['broken YAML', 'interval: [\n', /config file .*c\.yaml/],
   ])('rejects %s, naming the key', (_what, text, msg) => {

@@ -91,6 +91,9 @@ describe('--print-config masking', () => {
     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://ouser:opass@otlp.example:4318/v1/metrics?api_key=O1',
     OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'authorization=Bearer%20HEADERSECRET',
     DOCKER_HOST: 'tcp://duser:dpass@10.0.0.1:2375',
+    // Not checked (and so loadable) in a mode that does not use Docker: the Docker client cannot
+    // send credentials, so in auto and docker modes this docker.host is refused at load.
+    SOCKPULSE_DISCOVERY: 'procfs',
   };
 
   it('masks the secret parts of every URL key and the whole of every sensitive key, and keeps the rest', () => {
