@@ -1,6 +1,6 @@
 // A lock across jest workers for suites that need the host's namespace allocator to themselves:
-// identity-reuse waits for the kernel to hand a freed inode out again, which a suite creating
-// thousands of namespaces next to it (churn) would take first. mkdir is atomic; the lock names
+// identity-reuse waits for the kernel to hand a freed inode out again, which the suites that
+// churn namespaces next to it (churn, docker-churn) would take first. mkdir is atomic; the lock names
 // its owner's pid, so one left by a killed run is taken over.
 import fs from 'node:fs';
 import os from 'node:os';

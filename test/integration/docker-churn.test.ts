@@ -10,6 +10,7 @@ import { AgentRun, Doc } from '../helpers/agent-run';
 import { ApiProxy, startApiProxy } from '../helpers/api-proxy';
 import { RunningContainer, docker, removeContainer, runContainer, runSockmix } from '../helpers/dockerd';
 import { BASELINE_TOTAL } from '../helpers/sockmix';
+import { exclusiveNamespaces } from '../helpers/exclusive';
 
 const ROUNDS = 8;
 const prefix = `spdc-${randomBytes(3).toString('hex')}`;
@@ -30,13 +31,20 @@ describeDocker('containers churning every cycle, the engine behind a recording p
   let agent: AgentRun;
   const running: RunningContainer[] = [];
 
+  let release: (() => void) | undefined;
+
   beforeAll(async () => {
+    release = await exclusiveNamespaces(); // its namespaces would take the inodes identity-reuse waits for
     proxy = await startApiProxy(dockerEnv()!.socketPath);
-  });
+  }, 310_000);
   afterAll(async () => {
-    await agent?.stop();
-    await Promise.all([...ours.keys()].map((id) => removeContainer(id)));
-    await proxy?.close();
+    try {
+      await agent?.stop();
+      await Promise.all([...ours.keys()].map((id) => removeContainer(id)));
+      await proxy?.close();
+    } finally {
+      release?.();
+    }
   }, 60_000);
 
   it('shows each container with its own numbers or not at all, and only ever sends GET', async () => {

@@ -27,6 +27,12 @@ async function inNetns(mix: Mix): Promise<NetnsProc> {
   return p;
 }
 
+/**
+ * Another process on the host (a container another suite starts) took the inode the test waits
+ * for: the kernel's choice, not the agent's fault. The scenario is run again with a new namespace.
+ */
+class InodeTaken extends Error {}
+
 /** Namespaces until one gets `inode` (the allocator frees it once the old namespace is cleaned up). */
 async function reuseInode(inode: number, mix: Mix, ms = 20_000): Promise<NetnsProc> {
   const end = Date.now() + ms;
@@ -34,7 +40,7 @@ async function reuseInode(inode: number, mix: Mix, ms = 20_000): Promise<NetnsPr
     const p = await inNetns(mix);
     if (p.netnsInode === inode) return p;
     await p.kill();
-    if (Date.now() > end) throw new Error(`no new namespace got inode ${inode} within ${ms} ms`);
+    if (Date.now() > end) throw new InodeTaken(`no new namespace got inode ${inode} within ${ms} ms`);
     await sleep(100);
   }
 }
@@ -58,7 +64,10 @@ async function atPid(want: number | undefined, mix: Mix, before: (p: NetnsProc) 
     }
     got.push(p.pid);
     await p.kill();
-    if (Date.now() > end) throw new Error(`could not start a process with pid ${pid}${inode ? ` in a namespace with inode ${inode}` : ''}: got ${got.slice(-10)}`);
+    if (Date.now() > end) {
+      const why = `could not start a process with pid ${pid}${inode ? ` in a namespace with inode ${inode}` : ''}: got ${got.slice(-10)}`;
+      throw inode ? new InodeTaken(why) : new Error(why);
+    }
     if (p.pid === pid) await sleep(100);
   }
 }
@@ -74,7 +83,7 @@ async function holdInodesBelow(inode: number, ms = 15_000): Promise<void> {
     if (p.netnsInode < inode) continue; // kept alive until the test ends
     await p.kill();
     if (p.netnsInode === inode) return void (await sleep(1000)); // freed again once cleaned up (asynchronous)
-    if (Date.now() > end) throw new Error(`namespace inode ${inode} was not freed within ${ms} ms`);
+    if (Date.now() > end) throw new InodeTaken(`namespace inode ${inode} was not freed within ${ms} ms`);
     await sleep(200); // the dead namespace is not cleaned up yet
   }
 }
@@ -126,10 +135,24 @@ describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () 
     release = await exclusiveNamespaces(); // no other suite's namespaces take the freed inodes
   }, 310_000);
   afterAll(() => release?.());
-  afterEach(async () => {
+  const reset = async () => {
     await Promise.all([...agents.splice(0).map((a) => a.stop()), ...live.splice(0).map((p) => p.kill())]);
     for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-  });
+  };
+  afterEach(reset);
+
+  /** Runs a scenario up to 3 times while another process takes the inode it waits for. */
+  async function untilNotTaken(scenario: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await scenario();
+      } catch (err) {
+        if (!(err instanceof InodeTaken) || attempt === 3) throw err;
+        console.log(`attempt ${attempt}: ${err.message}; again with a new namespace`);
+        await reset();
+      }
+    }
+  }
 
   function agent(label: string, config: string[]): AgentRun {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-reuse-'));
@@ -144,48 +167,52 @@ describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () 
   it('a namespace that gets a dead namespace\'s inode starts afresh: no StatsD increment, a new OTLP start time', async () => {
     const [udp, otlp] = await Promise.all([UdpCapture.start(), OtlpReceiver.start()]);
     try {
-      const a = agent('inode-reuse', [
-        'sinks:',
-        `  statsd: { enabled: true, host: 127.0.0.1, port: ${udp.port} }`,
-        `  otlp: { enabled: true, endpoint: "${otlp.url}", protocol: http/json }`,
-      ]);
-      // Old: 1 connection (tcp_active_opens 1). New: 4, so an inherited baseline would show as +3
-      // and an inherited start time would pass the "value went down" check unnoticed.
-      const old = await inNetns({ estab4: 1 });
-      const inode = old.netnsInode;
-      const seenOld = await a.waitFor('the old namespace', (d) => targetOf(d, inode) !== undefined, 0, 2);
-      expect(targetOf(a.docs[seenOld], inode)!.counters.tcp_active_opens).toBe(1);
-      await old.kill();
-      await a.waitFor('the old namespace gone', (d) => targetOf(d, inode) === undefined, seenOld);
+      await untilNotTaken(async () => {
+        udp.clear();
+        otlp.requests.length = 0;
+        const a = agent('inode-reuse', [
+          'sinks:',
+          `  statsd: { enabled: true, host: 127.0.0.1, port: ${udp.port} }`,
+          `  otlp: { enabled: true, endpoint: "${otlp.url}", protocol: http/json }`,
+        ]);
+        // Old: 1 connection (tcp_active_opens 1). New: 4, so an inherited baseline would show as +3
+        // and an inherited start time would pass the "value went down" check unnoticed.
+        const old = await inNetns({ estab4: 1 });
+        const inode = old.netnsInode;
+        const seenOld = await a.waitFor('the old namespace', (d) => targetOf(d, inode) !== undefined, 0, 2);
+        expect(targetOf(a.docs[seenOld], inode)!.counters.tcp_active_opens).toBe(1);
+        await old.kill();
+        await a.waitFor('the old namespace gone', (d) => targetOf(d, inode) === undefined, seenOld);
 
-      await holdInodesBelow(inode);
-      await reuseInode(inode, { estab4: 4 });
-      const first = await a.waitFor('the new namespace', (d) => targetOf(d, inode) !== undefined && targetOf(d, inode)!.counters.tcp_active_opens === 4, seenOld);
-      await a.waitFor('the new namespace again', (d) => targetOf(d, inode) !== undefined && targetOf(d, inode)!.counters.tcp_active_opens === 4, first + 1, 2);
-      expect(await a.stop()).toBe(0);
-      expect(targetOf(a.docs[first], inode)!.counters.tcp_active_opens).toBe(4);
+        await holdInodesBelow(inode);
+        await reuseInode(inode, { estab4: 4 });
+        const first = await a.waitFor('the new namespace', (d) => targetOf(d, inode) !== undefined && targetOf(d, inode)!.counters.tcp_active_opens === 4, seenOld);
+        await a.waitFor('the new namespace again', (d) => targetOf(d, inode) !== undefined && targetOf(d, inode)!.counters.tcp_active_opens === 4, first + 1, 2);
+        expect(await a.stop()).toBe(0);
+        expect(targetOf(a.docs[first], inode)!.counters.tcp_active_opens).toBe(4);
 
-      // StatsD: every increment of this namespace's active_opens, old and new, is 0 (first sight
-      // of each is a baseline, and neither opened anything after it).
-      const tag = `netns-${inode}`;
-      const lines = udp.items.flatMap((d) => d.split('\n')).filter((l) => l.includes(tag) && /active_opens:\d+\|c/.test(l));
-      expect(lines.length).toBeGreaterThanOrEqual(2);
-      expect(lines.map((l) => Number(/:(\d+)\|c/.exec(l)![1]))).toEqual(lines.map(() => 0));
+        // StatsD: every increment of this namespace's active_opens, old and new, is 0 (first sight
+        // of each is a baseline, and neither opened anything after it).
+        const tag = `netns-${inode}`;
+        const lines = udp.items.flatMap((d) => d.split('\n')).filter((l) => l.includes(tag) && /active_opens:\d+\|c/.test(l));
+        expect(lines.length).toBeGreaterThanOrEqual(2);
+        expect(lines.map((l) => Number(/:(\d+)\|c/.exec(l)![1]))).toEqual(lines.map(() => 0));
 
-      // OTLP: the old series started when first seen; the new one starts when it was first seen,
-      // not at the old one's start, though its value (4) is above the old one's (1).
-      const points = otlp
-        .metrics()
-        .filter((m) => m.name === 'sockpulse.tcp.active_opens')
-        .flatMap((m) => m.points)
-        .filter((p) => p.attributes['network.namespace'] === tag);
-      const sec = (ns: string) => Number(BigInt(ns) / 1_000_000_000n);
-      const oldPts = points.filter((p) => p.value === 1);
-      const newPts = points.filter((p) => p.value === 4);
-      expect(oldPts.length).toBeGreaterThanOrEqual(1);
-      expect(newPts.length).toBeGreaterThanOrEqual(2);
-      expect(new Set(newPts.map((p) => sec(p.start)))).toEqual(new Set([a.docs[first].timestamp]));
-      for (const p of oldPts) expect(sec(p.start)).toBeLessThan(a.docs[first].timestamp);
+        // OTLP: the old series started when first seen; the new one starts when it was first seen,
+        // not at the old one's start, though its value (4) is above the old one's (1).
+        const points = otlp
+          .metrics()
+          .filter((m) => m.name === 'sockpulse.tcp.active_opens')
+          .flatMap((m) => m.points)
+          .filter((p) => p.attributes['network.namespace'] === tag);
+        const sec = (ns: string) => Number(BigInt(ns) / 1_000_000_000n);
+        const oldPts = points.filter((p) => p.value === 1);
+        const newPts = points.filter((p) => p.value === 4);
+        expect(oldPts.length).toBeGreaterThanOrEqual(1);
+        expect(newPts.length).toBeGreaterThanOrEqual(2);
+        expect(new Set(newPts.map((p) => sec(p.start)))).toEqual(new Set([a.docs[first].timestamp]));
+        for (const p of oldPts) expect(sec(p.start)).toBeLessThan(a.docs[first].timestamp);
+      });
     } finally {
       await Promise.all([udp.close(), otlp.close()]);
     }
@@ -196,40 +223,42 @@ describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () 
     const cgOld = podCgroup(podOld, randomBytes(32).toString('hex'));
     const cgNew = podCgroup(podNew, randomBytes(32).toString('hex'));
     try {
-      // The old pod is filtered out, so its namespace is never read: nothing of the agent's holds
-      // it, and once its process exits both its pid and its inode are free at once.
-      const a = agent('pid-reuse', [`filters: { exclude_labels: ["io.kubernetes.pod.uid=${podOld}"] }`]);
-      const old = await atPid(undefined, { listen4: 1 }, enterBoth(cgOld));
-      const pid = old.pid;
-      const inode = old.netnsInode;
-      // Unfiltered, one cycle (the process exits, holding nothing): the old pod as discovery sees it.
-      const once = new AgentRun('pid-reuse/once', ['--once', '--discovery', 'procfs']);
-      await once.waitFor('one document', () => true, 0);
-      await once.stop();
-      expect(targetOf(once.docs[0], inode)?.labels).toMatchObject({ pod_uid: podOld, container_id: cgOld.id.slice(0, 12) });
-      const mark = await a.cycles(2, 0);
+      await untilNotTaken(async () => {
+        // The old pod is filtered out, so its namespace is never read: nothing of the agent's holds
+        // it, and once its process exits both its pid and its inode are free at once.
+        const a = agent('pid-reuse', [`filters: { exclude_labels: ["io.kubernetes.pod.uid=${podOld}"] }`]);
+        const old = await atPid(undefined, { listen4: 1 }, enterBoth(cgOld));
+        const pid = old.pid;
+        const inode = old.netnsInode;
+        // Unfiltered, one cycle (the process exits, holding nothing): the old pod as discovery sees it.
+        const once = new AgentRun('pid-reuse/once', ['--once', '--discovery', 'procfs']);
+        await once.waitFor('one document', () => true, 0);
+        await once.stop();
+        expect(targetOf(once.docs[0], inode)?.labels).toMatchObject({ pod_uid: podOld, container_id: cgOld.id.slice(0, 12) });
+        const mark = await a.cycles(2, 0);
 
-      // Between two cycles (the agent stopped): the old process exits, a new one gets its pid, the
-      // old namespace's inode (in a new namespace) and the new pod's cgroup.
-      a.child.kill('SIGSTOP');
-      await old.kill();
-      await holdInodesBelow(inode);
-      const fresh = await atPid(pid, { listen4: 2 }, enterBoth(cgNew), inode);
-      a.child.kill('SIGCONT');
-      const isNew = (d: Doc) => d.targets.some((t) => ours(pid)(t) && t.netns === fresh.netnsInode);
-      const aNew = await a.waitFor('the new process', isNew, mark);
-      await a.cycles(2, aNew + 1);
-      expect(await a.stop()).toBe(0);
+        // Between two cycles (the agent stopped): the old process exits, a new one gets its pid, the
+        // old namespace's inode (in a new namespace) and the new pod's cgroup.
+        a.child.kill('SIGSTOP');
+        await old.kill();
+        await holdInodesBelow(inode);
+        const fresh = await atPid(pid, { listen4: 2 }, enterBoth(cgNew), inode);
+        a.child.kill('SIGCONT');
+        const isNew = (d: Doc) => d.targets.some((t) => ours(pid)(t) && t.netns === fresh.netnsInode);
+        const aNew = await a.waitFor('the new process', isNew, mark);
+        await a.cycles(2, aNew + 1);
+        expect(await a.stop()).toBe(0);
 
-      // Before: the filtered pod never appears. After: the new process in every cycle, with its
-      // own namespace, pod and container, and its own numbers.
-      expect(a.docs.slice(0, mark + 1).some((d) => d.targets.some(ours(pid)))).toBe(false);
-      for (const d of a.docs.slice(aNew)) {
-        const t = d.targets.find(ours(pid));
-        expect(t).toMatchObject({ netns: fresh.netnsInode, labels: { pod_uid: podNew, container_id: cgNew.id.slice(0, 12) } });
-        expect(t!.stats.inuse).toBe(2);
-      }
-      expect(fresh.netnsInode).toBe(inode);
+        // Before: the filtered pod never appears. After: the new process in every cycle, with its
+        // own namespace, pod and container, and its own numbers.
+        expect(a.docs.slice(0, mark + 1).some((d) => d.targets.some(ours(pid)))).toBe(false);
+        for (const d of a.docs.slice(aNew)) {
+          const t = d.targets.find(ours(pid));
+          expect(t).toMatchObject({ netns: fresh.netnsInode, labels: { pod_uid: podNew, container_id: cgNew.id.slice(0, 12) } });
+          expect(t!.stats.inuse).toBe(2);
+        }
+        expect(fresh.netnsInode).toBe(inode);
+      });
     } finally {
       cgOld.remove();
       cgNew.remove();
