@@ -34,6 +34,13 @@ convict.addFormat({
 });
 
 convict.addFormat({
+  name: 'listen-or-empty',
+  validate: (v: unknown) => {
+    if (v !== '') parseListen(String(v), '');
+  },
+});
+
+convict.addFormat({
   name: 'positive-int',
   validate(v: unknown) {
     if (!Number.isInteger(v) || (v as number) < 1) throw new Error('must be a whole number ≥ 1');
@@ -266,9 +273,7 @@ export const schema = {
   health: {
     listen: {
       doc: 'Where /healthz (the process answers) and /readyz (a cycle succeeded recently) are served, host:port; empty: no health endpoint. Daemon mode only.',
-      format: (v: unknown) => {
-        if (v !== '') parseListen(String(v), '');
-      },
+      format: 'listen-or-empty',
       default: '',
       env: 'SOCKPULSE_HEALTH_LISTEN',
     },
