@@ -4,6 +4,7 @@
 // wrapper; sinks record what they were given.
 import * as path from 'path';
 import { Writable } from 'stream';
+import { setTimeout as delay } from 'timers/promises';
 import { Agent } from '../../src/agent';
 import { CollectStage } from '../../src/collect';
 import { ProcfsDiscovery } from '../../src/discovery/procfs';
@@ -12,15 +13,15 @@ import { Batch, Discovery, DiscoveryResult, Sink, SinkResult } from '../../src/m
 
 const ROOT = path.join(__dirname, '..', 'fixtures', 'proctree');
 const procfs = new ProcfsDiscovery({ procRoot: ROOT, copyLabels: [], filter: () => true, hasIncludeFilter: false });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Slow implements Discovery {
   readonly name = 'slow';
   calls = 0;
   constructor(private readonly ms: number, private readonly fail = false) {}
-  async discover(): Promise<DiscoveryResult> {
+  async discover(signal: AbortSignal): Promise<DiscoveryResult> {
     this.calls++;
-    await sleep(this.ms);
+    // Past the deadline the agent stops waiting; the sleep ends too, so no timer outlives the test.
+    await delay(this.ms, undefined, { signal }).catch(() => undefined);
     if (this.fail) throw new Error('boom');
     return procfs.discover();
   }
