@@ -1,5 +1,6 @@
 // /healthz and /readyz: the process answers; ready only while the last successful cycle is recent.
 import * as http from 'http';
+import * as net from 'net';
 import { HealthServer } from '../../src/health';
 
 function request(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
@@ -40,6 +41,17 @@ describe('HealthServer', () => {
     expect((await request(port, '/metrics')).status).toBe(404);
     expect((await request(port, '/healthz', 'POST')).status).toBe(405);
     expect(await request(port, '/healthz', 'HEAD')).toEqual({ status: 200, body: '' });
+  });
+
+  it('bounds requests: headers over 8 KiB get 431 and the connection closes', async () => {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => sock.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(10_000)}\r\n\r\n`));
+      let got = '';
+      sock.on('data', (d) => (got += d));
+      sock.on('close', () => resolve(got));
+      sock.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 431 /);
   });
 
   it('names the address and key when it cannot listen', async () => {
