@@ -1,6 +1,8 @@
 // The built CLI (bin/sockpulse.js) as a daemon child process with --format json: one document per
 // cycle on stdout, pino JSON log lines on stderr, both collected as they arrive.
 import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './env';
 
@@ -72,6 +74,16 @@ export class AgentRun {
     });
   }
 
+  /** The daemon with a configuration file of these YAML lines, removed again when it exits. */
+  static withConfig(label: string, yaml: string[]): AgentRun {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-agent-'));
+    const file = path.join(dir, 'sockpulse.yaml');
+    fs.writeFileSync(file, yaml.join('\n') + '\n');
+    const a = new AgentRun(label, ['-c', file]);
+    void a.exit.finally(() => fs.rmSync(dir, { recursive: true, force: true }));
+    return a;
+  }
+
   get exitCode(): number | null {
     return this.child.exitCode;
   }
@@ -110,8 +122,8 @@ export class AgentRun {
   }
 }
 
-/** One document per second, none missing, none twice. */
-export function timestampGaps(a: AgentRun): number[] {
-  const ts = a.docs.map((d) => d.timestamp);
-  return ts.slice(1).map((t, i) => t - ts[i]).filter((g) => g !== 1);
+/** Gaps between consecutive documents (from index `from`) other than `step` seconds: none missing, none twice. */
+export function timestampGaps(a: AgentRun, step = 1, from = 0): number[] {
+  const ts = a.docs.slice(from).map((d) => d.timestamp);
+  return ts.slice(1).map((t, i) => t - ts[i]).filter((g) => g !== step);
 }

@@ -1,6 +1,7 @@
-// A lock across jest workers for suites that need the host's namespace allocator to themselves:
+// A lock across jest workers for suites that need the host's namespaces to themselves:
 // identity-reuse waits for the kernel to hand a freed inode out again, which the suites that
-// churn namespaces next to it (churn, docker-churn) would take first. mkdir is atomic; the lock names
+// churn namespaces next to it (churn, docker-churn) would take first; docker-faults' `auto` agent
+// scans every namespace on the host within a 0.8 s deadline, which churn's 2000 would break. mkdir is atomic; the lock names
 // its owner's pid, so one left by a killed run is taken over.
 import fs from 'node:fs';
 import os from 'node:os';

@@ -4,7 +4,6 @@
 // - hanging (accepting and never answering, with 30 s timeouts): SIGTERM and SIGINT still end the
 //   daemon with exit 0 within 10 s, the stuck cycle abandoned and the lost points logged.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describeRoot } from '../helpers/env';
@@ -16,40 +15,24 @@ import { freePort } from '../helpers/victoria';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Accepts connections and never answers (nor reads): a hung backend. */
-async function blackhole(): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const srv = net.createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.pause();
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return {
-    port: (srv.address() as net.AddressInfo).port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => srv.close(() => r()));
-    },
-  };
+/** A hung backend: accepts connections and never reads or answers. */
+async function hung(): Promise<TcpCapture> {
+  const c = await TcpCapture.start();
+  c.mode = 'pause';
+  return c;
 }
 
 describeRoot('every backend down or hung at once (daemon, all sinks)', () => {
-  const dirs: string[] = [];
   const agents: AgentRun[] = [];
+  // Only the host namespace (an empty netns root): the cycle stays small whatever other suites run.
+  const noNamed = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-down-netns-'));
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.stop()));
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    fs.rmSync(noNamed, { recursive: true, force: true });
   });
 
   function agent(label: string, yaml: string[]): AgentRun {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-down-'));
-    dirs.push(dir);
-    const file = path.join(dir, 'sockpulse.yaml');
-    // Only the host namespace (no named ones): the cycle stays small whatever other suites run.
-    fs.mkdirSync(path.join(dir, 'netns'));
-    fs.writeFileSync(file, [`discovery: { mode: netns, netns_root: "${path.join(dir, 'netns')}" }`, ...yaml].join('\n') + '\n');
-    const a = new AgentRun(label, ['-c', file]);
+    const a = AgentRun.withConfig(label, [`discovery: { mode: netns, netns_root: "${noNamed}" }`, ...yaml]);
     agents.push(a);
     return a;
   }
@@ -102,7 +85,7 @@ describeRoot('every backend down or hung at once (daemon, all sinks)', () => {
   }, 60_000);
 
   it.each(['SIGTERM', 'SIGINT'] as const)('hung backends: %s ends the daemon with exit 0 within 10 s', async (signal) => {
-    const [falcon, otlp, statsd, promPort] = await Promise.all([blackhole(), blackhole(), blackhole(), freePort()]);
+    const [falcon, otlp, statsd, promPort] = await Promise.all([hung(), hung(), hung(), freePort()]);
     try {
       const a = agent(`hung/${signal}`, [
         'interval: 10',

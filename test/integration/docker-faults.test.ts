@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { describeRoot } from '../helpers/env';
 import { AgentRun, Doc, SKIPPED_TICKS, timestampGaps } from '../helpers/agent-run';
 import { PrivateEngine } from '../helpers/private-engine';
+import { exclusiveNamespaces } from '../helpers/exclusive';
 
 const SWITCH_TO_PROCFS = 'Docker engine not answering; scanning every network namespace under the proc root';
 const SWITCH_TO_DOCKER = 'discovering containers through the Docker engine';
@@ -80,18 +81,27 @@ describeRoot('Docker engine faults under a running agent (private engine)', () =
   const agents: AgentRun[] = [];
   const netnsOf = (pid: number) => Number(/\d+/.exec(fs.readlinkSync(`/proc/${pid}/ns/net`))![0]);
 
+  let release: (() => void) | undefined;
+
   beforeAll(async () => {
+    // `auto` falls back to scanning every namespace on the host within a 0.8 s deadline: not
+    // while churn holds 2000 of them.
+    release = await exclusiveNamespaces();
     engine = await PrivateEngine.create();
     c = await engine.runSockmix(mix, `spf-${randomBytes(4).toString('hex')}`);
-  }, 45_000);
+  }, 350_000);
 
   afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    if (!engine) return;
-    const dir = engine.tmpDir;
-    await engine.destroy();
-    expect(PrivateEngine.mountsUnder(dir)).toEqual([]);
-    expect(fs.existsSync(dir)).toBe(false);
+    try {
+      await Promise.all(agents.map((a) => a.stop()));
+      if (!engine) return;
+      const dir = engine.tmpDir;
+      await engine.destroy();
+      expect(PrivateEngine.mountsUnder(dir)).toEqual([]);
+      expect(fs.existsSync(dir)).toBe(false);
+    } finally {
+      release?.();
+    }
   }, 30_000);
 
   it('engine stopped then restarted: auto falls back to procfs and back, docker goes host-only and back; no restart, one log line per switch', async () => {

@@ -7,7 +7,6 @@
 //   with the dead one's pid, in another namespace and another pod, must never carry the dead
 //   one's container, pod, or filter decision.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describeRoot } from '../helpers/env';
@@ -33,15 +32,20 @@ async function inNetns(mix: Mix): Promise<NetnsProc> {
  */
 class InodeTaken extends Error {}
 
-/** Namespaces until one gets `inode` (the allocator frees it once the old namespace is cleaned up). */
-async function reuseInode(inode: number, mix: Mix, ms = 20_000): Promise<NetnsProc> {
+/**
+ * A new namespace holding `mix` with the dead namespace's `inode`. The allocator hands out the
+ * lowest free inode, so namespaces that get a lower one are kept (until the test ends) to fill
+ * the gaps; one that gets a higher one means `inode` is not cleaned up yet (asynchronous).
+ */
+async function takeInode(inode: number, mix: Mix, ms = 15_000): Promise<NetnsProc> {
   const end = Date.now() + ms;
   for (;;) {
     const p = await inNetns(mix);
     if (p.netnsInode === inode) return p;
+    if (p.netnsInode < inode) continue;
     await p.kill();
     if (Date.now() > end) throw new InodeTaken(`no new namespace got inode ${inode} within ${ms} ms`);
-    await sleep(100);
+    await sleep(200);
   }
 }
 
@@ -72,20 +76,10 @@ async function atPid(want: number | undefined, mix: Mix, before: (p: NetnsProc) 
   }
 }
 
-/**
- * Makes `inode` the lowest free namespace inode (the allocator hands out the lowest): holds every
- * free inode below it with an idle namespace, and waits until the dead namespace is cleaned up.
- */
-async function holdInodesBelow(inode: number, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const p = await inNetns({});
-    if (p.netnsInode < inode) continue; // kept alive until the test ends
-    await p.kill();
-    if (p.netnsInode === inode) return void (await sleep(1000)); // freed again once cleaned up (asynchronous)
-    if (Date.now() > end) throw new InodeTaken(`namespace inode ${inode} was not freed within ${ms} ms`);
-    await sleep(200); // the dead namespace is not cleaned up yet
-  }
+/** Makes `inode` the lowest free namespace inode: takeInode, then frees it again (cleaned up within a second). */
+async function holdInodesBelow(inode: number): Promise<void> {
+  await (await takeInode(inode, {})).kill();
+  await sleep(1000);
 }
 
 /**
@@ -129,7 +123,6 @@ const targetOf = (d: Doc, netns: number): DocTarget | undefined => d.targets.fin
 
 describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () => {
   const agents: AgentRun[] = [];
-  const dirs: string[] = [];
   let release: (() => void) | undefined;
   beforeAll(async () => {
     release = await exclusiveNamespaces(); // no other suite's namespaces take the freed inodes
@@ -137,7 +130,6 @@ describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () 
   afterAll(() => release?.());
   const reset = async () => {
     await Promise.all([...agents.splice(0).map((a) => a.stop()), ...live.splice(0).map((p) => p.kill())]);
-    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   };
   afterEach(reset);
 
@@ -155,11 +147,7 @@ describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () 
   }
 
   function agent(label: string, config: string[]): AgentRun {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-reuse-'));
-    dirs.push(dir);
-    const file = path.join(dir, 'sockpulse.yaml');
-    fs.writeFileSync(file, ['interval: 1', 'discovery: { mode: procfs }', ...config].join('\n') + '\n');
-    const a = new AgentRun(label, ['-c', file]);
+    const a = AgentRun.withConfig(label, ['interval: 1', 'discovery: { mode: procfs }', ...config]);
     agents.push(a);
     return a;
   }
@@ -184,8 +172,7 @@ describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () 
         await old.kill();
         await a.waitFor('the old namespace gone', (d) => targetOf(d, inode) === undefined, seenOld);
 
-        await holdInodesBelow(inode);
-        await reuseInode(inode, { estab4: 4 });
+        await takeInode(inode, { estab4: 4 });
         const first = await a.waitFor('the new namespace', (d) => targetOf(d, inode) !== undefined && targetOf(d, inode)!.counters.tcp_active_opens === 4, seenOld);
         await a.waitFor('the new namespace again', (d) => targetOf(d, inode) !== undefined && targetOf(d, inode)!.counters.tcp_active_opens === 4, first + 1, 2);
         expect(await a.stop()).toBe(0);
