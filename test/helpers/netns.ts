@@ -22,6 +22,15 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
+/** PPid of a live process, or undefined. */
+function parentOf(pid: number): number | undefined {
+  try {
+    return Number(/^PPid:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 export function netnsInode(pid: number): number {
   return fs.statSync(`/proc/${pid}/ns/net`).ino;
 }
@@ -53,8 +62,7 @@ export function spawnInNetns(mix: Mix, timeoutMs = 10_000): Promise<NetnsProc> {
       let inode: number;
       try {
         // Sanity: the pid printed is unshare's child (same pid namespace).
-        const ppid = /^PPid:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-        if (Number(ppid) !== child.pid) return fail(`ready pid ${pid} is not unshare's child`);
+        if (parentOf(pid) !== child.pid) return fail(`ready pid ${pid} is not unshare's child`);
         inode = netnsInode(pid);
       } catch (e) {
         return fail((e as Error).message);
@@ -64,10 +72,14 @@ export function spawnInNetns(mix: Mix, timeoutMs = 10_000): Promise<NetnsProc> {
         netnsInode: inode,
         async kill() {
           live.delete(proc);
-          try {
-            process.kill(pid, 'SIGTERM');
-          } catch {
-            /* gone */
+          // Only while sockmix is still unshare's child: once it has exited its pid can belong to
+          // any process on the host (identity-reuse forces pids to be reused at once).
+          if (child.exitCode === null && child.signalCode === null && parentOf(pid) === child.pid) {
+            try {
+              process.kill(pid, 'SIGTERM');
+            } catch {
+              /* gone */
+            }
           }
           const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
           await exited(child);
