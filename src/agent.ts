@@ -59,6 +59,13 @@ export class Agent {
     });
   }
 
+  /** A tick the scheduler could not run in time (the event loop was busy past its slot): skipped and counted like one that found a cycle running. */
+  missedTick(): void {
+    this.stats.ticksSkipped++;
+    if (this.running) this.skippedWhileRunning++; // said once when that cycle ends
+    else this.o.log.warn({ skipped: 1 }, 'the event loop was busy past a tick; it was skipped, not queued');
+  }
+
   /** Releases what collection holds between cycles (kept proc files, and the namespaces they pin). */
   close(): void {
     this.o.collect.close();

@@ -33,7 +33,7 @@ async function start(s: Settings, log: Logger, carried?: number): Promise<Runnin
       return undefined;
     }
   }
-  const schedule = startSchedule(interval, (at) => agent.tick(at));
+  const schedule = startSchedule(interval, (at) => agent.tick(at), () => agent.missedTick());
   log.info({ interval: s.interval, discovery: s.discovery.mode, sinks: sinks.map((k) => k.name), health: s.health.listen || undefined }, 'sockpulse started');
   return {
     lastSuccess: () => agent.lastSuccess,

