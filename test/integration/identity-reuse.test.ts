@@ -27,10 +27,10 @@ async function inNetns(mix: Mix): Promise<NetnsProc> {
 }
 
 /**
- * Another process on the host (a container another suite starts) took the inode the test waits
- * for: the kernel's choice, not the agent's fault. The scenario is run again with a new namespace.
+ * Another process on the host (a container another suite starts) took the inode or pid the test
+ * waits for: the kernel's choice, not the agent's fault. The scenario is run again afresh.
  */
-class InodeTaken extends Error {}
+class Taken extends Error {}
 
 /**
  * A new namespace holding `mix` with the dead namespace's `inode`. The allocator hands out the
@@ -44,7 +44,7 @@ async function takeInode(inode: number, mix: Mix, ms = 15_000): Promise<NetnsPro
     if (p.netnsInode === inode) return p;
     if (p.netnsInode < inode) continue;
     await p.kill();
-    if (Date.now() > end) throw new InodeTaken(`no new namespace got inode ${inode} within ${ms} ms`);
+    if (Date.now() > end) throw new Taken(`no new namespace got inode ${inode} within ${ms} ms`);
     await sleep(200);
   }
 }
@@ -68,9 +68,13 @@ async function atPid(want: number | undefined, mix: Mix, before: (p: NetnsProc) 
     }
     got.push(p.pid);
     await p.kill();
+    // Ours are gone now: a process at pid - 1 or pid is someone else's, and keeps it.
+    if (want !== undefined && (fs.existsSync(`/proc/${want - 1}`) || fs.existsSync(`/proc/${want}`))) {
+      throw new Taken(`pid ${want - 1} or ${want} is held by another process`);
+    }
     if (Date.now() > end) {
       const why = `could not start a process with pid ${pid}${inode ? ` in a namespace with inode ${inode}` : ''}: got ${got.slice(-10)}`;
-      throw inode ? new InodeTaken(why) : new Error(why);
+      throw inode ? new Taken(why) : new Error(why);
     }
     if (p.pid === pid) await sleep(100);
   }
@@ -133,14 +137,14 @@ describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () 
   };
   afterEach(reset);
 
-  /** Runs a scenario up to 3 times while another process takes the inode it waits for. */
+  /** Runs a scenario up to 3 times while another process takes the inode or pid it waits for. */
   async function untilNotTaken(scenario: () => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await scenario();
       } catch (err) {
-        if (!(err instanceof InodeTaken) || attempt === 3) throw err;
-        console.log(`attempt ${attempt}: ${err.message}; again with a new namespace`);
+        if (!(err instanceof Taken) || attempt === 3) throw err;
+        console.log(`attempt ${attempt}: ${err.message}; again afresh`);
         await reset();
       }
     }
@@ -203,7 +207,7 @@ describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () 
     } finally {
       await Promise.all([udp.close(), otlp.close()]);
     }
-  }, 60_000);
+  }, 150_000); // up to 3 attempts (untilNotTaken)
 
   it('a reused pid in another namespace and pod never carries the old process\'s container, pod or filter decision', async () => {
     const [podOld, podNew] = [randomUUID(), randomUUID()];
@@ -250,5 +254,5 @@ describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () 
       cgOld.remove();
       cgNew.remove();
     }
-  }, 60_000);
+  }, 150_000); // up to 3 attempts (untilNotTaken)
 });
