@@ -63,12 +63,12 @@ async function main(): Promise<void> {
   const gc = vm.runInNewContext('gc') as () => void;
 
   const { loadConfig } = await import('../src/config/load');
-  const { createSinks } = await import('../src/sinks');
-  const { createDiscovery } = await import('../src/discovery');
-  const { CollectStage } = await import('../src/collect');
-  const { Agent } = await import('../src/agent');
-  const { SelfStats } = await import('../src/self-stats');
-  const { createLogger } = await import('../src/log');
+  const { createSinks } = await import('../src/deliver/build');
+  const { createDiscovery } = await import('../src/discover/build');
+  const { CollectStage } = await import('../src/collect/stage');
+  const { Agent } = await import('../src/schedule/tick');
+  const { SelfStats } = await import('../src/core/self-stats');
+  const { createLogger } = await import('../src/core/log');
 
   const delivery = (sink: string) => ({
     [`sinks.${sink}.enabled`]: true,

@@ -4,7 +4,7 @@
 //
 //   node dist/bench/worker.js --cycles 20 --proc-root /proc --show 4026532181,4026532300
 import { parseArgs } from 'util';
-import type { Discovery } from '../src/model';
+import type { Discovery } from '../src/core/model';
 
 export interface WorkerCycle {
   discoverMs: number;
@@ -49,9 +49,9 @@ async function main(): Promise<void> {
   const show = new Set(values.show!.split(',').filter(Boolean).map(Number));
   const timeoutMs = Number(values['timeout-ms']);
 
-  const { ProcfsDiscovery } = await import('../src/discovery/procfs');
-  const { CollectStage } = await import('../src/collect');
-  const { compileFilters } = await import('../src/discovery/filters');
+  const { ProcfsDiscovery } = await import('../src/discover/procfs');
+  const { CollectStage } = await import('../src/collect/stage');
+  const { compileFilters } = await import('../src/discover/filters');
 
   // Typed as the seam, as Agent holds it (ProcfsDiscovery's own discover() ignores the signal).
   const discovery: Discovery = new ProcfsDiscovery({

@@ -1,4 +1,4 @@
-import { Sample, Target } from '../model';
+import { Sample, Target } from '../core/model';
 import { NetFiles } from './netfiles';
 
 /** A collector owns one kind of kernel data and reads it through the target's shared NetFiles. */

@@ -4,7 +4,7 @@ import { isGone } from '../procfs/read';
 import { KeptFiles } from '../procfs/kept';
 import { parseSockstat, Sockstat } from '../procfs/sockstat';
 import { parseSnmp, Snmp } from '../procfs/snmp';
-import { Target, TargetGoneError } from '../model';
+import { Target, TargetGoneError } from '../core/model';
 import { MalformedError } from './fields';
 
 /** snmp protocols some collector reads; a collector needing another adds it here. */

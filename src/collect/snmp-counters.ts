@@ -1,7 +1,7 @@
 // snmp → monotonic per-namespace counters (the kernel's SNMP MIB is kept per network namespace).
 // They only ever grow while the namespace lives; a namespace that is recreated starts from 0,
 // which sinks turning counters into deltas must treat as a reset, not a negative step.
-import { Sample, Target } from '../model';
+import { Sample, Target } from '../core/model';
 import { NetFiles } from './netfiles';
 import { Collector } from './collector';
 

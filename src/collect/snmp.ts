@@ -1,6 +1,6 @@
 // snmp → established. `Tcp: CurrEstab` is per network namespace and counts IPv4 and IPv6
 // sockets in ESTABLISHED (and, since 6.10, CLOSE_WAIT) state.
-import { Sample, Target } from '../model';
+import { Sample, Target } from '../core/model';
 import { NetFiles } from './netfiles';
 import { Collector } from './collector';
 

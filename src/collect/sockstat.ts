@@ -5,7 +5,7 @@
 // are global counters: every namespace shows the host's number. They are emitted only for the
 // host target so no container ever appears to own them. `tw` covers IPv4 and IPv6 (sockstat6 has
 // no tw field); TCP6/UDP6 `inuse` are IPv6 only and must be added to the IPv4 line.
-import { Sample, Target } from '../model';
+import { Sample, Target } from '../core/model';
 import { NetFiles } from './netfiles';
 import { Collector } from './collector';
 import { sumParts } from './fields';

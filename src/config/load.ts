@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import convict from 'convict';
 import { Settings, checkSettings, schema, schemaLeaves } from './schema';
-import { redactUrl } from './secrets';
+import { redactUrl } from '../core/secrets';
 
 export class ConfigError extends Error {
   readonly code = 'ECONFIG';

@@ -3,12 +3,12 @@
 // Secrets: `sensitive: true` (convict) hides a whole value wherever it is shown; `redact: 'url'`
 // marks a URL whose credentials and query values are hidden (config/secrets.ts).
 import convict from 'convict';
-import { parseInterval } from '../schedule';
-import { parseListen } from '../listen';
-import { compileFilters } from '../discovery/filters';
-import { TARGET_LABEL_KEYS } from '../sinks/points';
-import { checkSinkSettings } from '../sinks/checks';
-import { checkDockerSettings } from '../discovery/docker-host';
+import { parseInterval } from '../schedule/interval';
+import { parseListen } from '../core/listen';
+import { compileFilters } from '../discover/filters';
+import { TARGET_LABEL_KEYS } from '../deliver/points';
+import { checkSinkSettings } from '../deliver/checks';
+import { checkDockerSettings } from '../discover/docker/host';
 
 convict.addFormat({
   name: 'interval',

@@ -145,8 +145,8 @@ let cached: Promise<AgentImage> | undefined;
 /** The image built from deploy/docker/Dockerfile on BASE_IMAGE, once per engine (= per run). */
 export function ensureAgentImage(): Promise<AgentImage> {
   cached ??= (async () => {
-    if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'cli.js'))) {
-      throw new Error('dist/src/cli.js missing: run `npm run build` before the image tests');
+    if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'src', 'main.js'))) {
+      throw new Error('dist/src/main.js missing: run `npm run build` before the image tests');
     }
     const baseMs = await ensureBaseImage();
     let buildMs = 0;

@@ -1,12 +1,12 @@
 // The real pipeline (procfs discovery + collection + agent) over the fixture proc tree
 // (test/fixtures/proctree), for tests that need batches holding real kernel text's numbers.
 import * as path from 'path';
-import { Agent } from '../../src/agent';
-import { CollectStage } from '../../src/collect';
-import { ProcfsDiscovery } from '../../src/discovery/procfs';
-import { Logger, createLogger } from '../../src/log';
-import { Sink } from '../../src/model';
-import { SelfStats } from '../../src/self-stats';
+import { Agent } from '../../src/schedule/tick';
+import { CollectStage } from '../../src/collect/stage';
+import { ProcfsDiscovery } from '../../src/discover/procfs';
+import { Logger, createLogger } from '../../src/core/log';
+import { Sink } from '../../src/core/model';
+import { SelfStats } from '../../src/core/self-stats';
 
 /** Relative to the repository root (jest's cwd), so paths in messages are the same in every checkout. */
 export const FIXTURE_ROOT = path.relative(process.cwd(), path.join(__dirname, '..', 'fixtures', 'proctree'));

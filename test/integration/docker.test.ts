@@ -3,11 +3,11 @@
 // exactly what the kernel keeps for it.
 import { randomBytes } from 'crypto';
 import Docker from 'dockerode';
-import { CollectStage } from '../../src/collect';
-import { compileFilters } from '../../src/discovery/filters';
-import { DockerDiscovery } from '../../src/discovery/docker';
-import { DiscoveryResult, Target } from '../../src/model';
-import { namespaceValues } from '../../src/stats';
+import { CollectStage } from '../../src/collect/stage';
+import { compileFilters } from '../../src/discover/filters';
+import { DockerDiscovery } from '../../src/discover/docker/discovery';
+import { DiscoveryResult, Target } from '../../src/core/model';
+import { namespaceValues } from '../../src/core/stats';
 import { ApiProxy, startApiProxy } from '../helpers/api-proxy';
 import { pauseContainer, removeContainer, runContainer, runSockmix, unpauseContainer, docker, RunningContainer } from '../helpers/dockerd';
 import { describeDocker, dockerEnv } from '../helpers/env';

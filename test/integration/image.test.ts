@@ -67,7 +67,7 @@ describeDocker('container image (deploy/docker/Dockerfile)', () => {
     const script = [
       "const fs = require('fs');",
       "const deps = Object.keys(require('/app/package.json').dependencies).map((d) => { require(d); return d; });",
-      "const otlp = require('/app/dist/src/sinks/otlp-data.js');",
+      "const otlp = require('/app/dist/src/deliver/otlp/data.js');",
       "const ser = ['http/protobuf', 'http/json'].map((p) => typeof otlp.exporterSerializer(p).serializeRequest);",
       "const dev = ['typescript', 'jest', 'fast-check', 'kubernetes-models', 'statsd'].filter((p) => fs.existsSync('/app/node_modules/' + p));",
       'console.log(JSON.stringify({ deps: deps.length, ser, dev }));',

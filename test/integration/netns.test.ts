@@ -1,10 +1,10 @@
 // Real kernel, real sockets: namespaces made with `unshare -n` hold a known mix of sockets and
 // the agent must report exactly what the kernel keeps for each of them.
 import * as fs from 'fs';
-import { CollectStage } from '../../src/collect';
-import { ProcfsDiscovery } from '../../src/discovery/procfs';
-import { Target } from '../../src/model';
-import { namespaceValues } from '../../src/stats';
+import { CollectStage } from '../../src/collect/stage';
+import { ProcfsDiscovery } from '../../src/discover/procfs';
+import { Target } from '../../src/core/model';
+import { namespaceValues } from '../../src/core/stats';
 import { describeRoot } from '../helpers/env';
 import { NetnsProc, spawnInNetns } from '../helpers/netns';
 import { Mix, expectedStats } from '../helpers/sockmix';

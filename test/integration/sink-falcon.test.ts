@@ -6,11 +6,11 @@ import * as net from 'net';
 import { Writable } from 'stream';
 import { fixturePipeline } from '../helpers/pipeline';
 import { Settings } from '../../src/config/schema';
-import { createLogger } from '../../src/log';
-import { Batch, Sink } from '../../src/model';
-import { SelfStats } from '../../src/self-stats';
-import { metricDef } from '../../src/sinks/catalog';
-import { FalconSink } from '../../src/sinks/falcon';
+import { createLogger } from '../../src/core/log';
+import { Batch, Sink } from '../../src/core/model';
+import { SelfStats } from '../../src/core/self-stats';
+import { metricDef } from '../../src/core/metrics';
+import { FalconSink } from '../../src/deliver/falcon/sink';
 import { FailMode, FalconReceiver, ReceivedItem } from '../helpers/falcon-receiver';
 
 const T0 = 1_700_000_059_000; // aligned down to 1_700_000_040

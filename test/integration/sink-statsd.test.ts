@@ -7,10 +7,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { fixturePipeline } from '../helpers/pipeline';
 import { Settings } from '../../src/config/schema';
-import { createLogger } from '../../src/log';
-import { Batch, Sink } from '../../src/model';
-import { SelfStats } from '../../src/self-stats';
-import { StatsdSink } from '../../src/sinks/statsd';
+import { createLogger } from '../../src/core/log';
+import { Batch, Sink } from '../../src/core/model';
+import { SelfStats } from '../../src/core/self-stats';
+import { StatsdSink } from '../../src/deliver/statsd/sink';
 import { StatsdDaemon, TcpCapture, UdpCapture, UdsCapture, freePort, startStatsd } from '../helpers/statsd-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

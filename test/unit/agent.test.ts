@@ -5,11 +5,11 @@
 import * as path from 'path';
 import { Writable } from 'stream';
 import { setTimeout as delay } from 'timers/promises';
-import { Agent } from '../../src/agent';
-import { CollectStage } from '../../src/collect';
-import { ProcfsDiscovery } from '../../src/discovery/procfs';
-import { createLogger } from '../../src/log';
-import { Batch, Discovery, DiscoveryResult, Sink, SinkResult } from '../../src/model';
+import { Agent } from '../../src/schedule/tick';
+import { CollectStage } from '../../src/collect/stage';
+import { ProcfsDiscovery } from '../../src/discover/procfs';
+import { createLogger } from '../../src/core/log';
+import { Batch, Discovery, DiscoveryResult, Sink, SinkResult } from '../../src/core/model';
 
 const ROOT = path.join(__dirname, '..', 'fixtures', 'proctree');
 const procfs = new ProcfsDiscovery({ procRoot: ROOT, copyLabels: [], filter: () => true, hasIncludeFilter: false });

@@ -1,4 +1,4 @@
-import { parseCgroup } from '../../src/discovery/cgroup';
+import { parseCgroup } from '../../src/discover/cgroup';
 
 const ID = '4e3eb141f15fb547aa35e1ab7e686e8f31599a3ac3865df09034f93eb28962dd';
 const UID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, loadConfig } from '../../src/config/load';
-import { parseDockerHost } from '../../src/discovery/docker-host';
+import { parseDockerHost } from '../../src/discover/docker/host';
 
 type Env = Record<string, string>;
 const load = (env: Env) => () => loadConfig({ env });

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, loadConfig } from '../../src/config/load';
-import { README, SECTIONS, section } from '../../src/docs';
+import { README, SECTIONS, section } from '../../src/app/docs';
 
 let dir: string;
 beforeAll(() => {

@@ -1,6 +1,6 @@
 // Cumulative counters → increments: baseline on first sight, never negative, resets, undo of
 // undelivered increments (never counted twice), and forgetting what is no longer seen.
-import { CounterDeltas } from '../../src/sinks/counter-deltas';
+import { CounterDeltas } from '../../src/deliver/counter-deltas';
 
 /** Feeds one key a sequence of values; what each observation yields (`-` = nothing). */
 function run(values: number[]): string[] {

@@ -6,9 +6,9 @@ import * as path from 'path';
 import { Writable } from 'stream';
 import type { Settings } from '../../src/config/schema';
 import { loadConfig } from '../../src/config/load';
-import { runDaemon } from '../../src/daemon';
-import { createLogger } from '../../src/log';
-import { runOnce } from '../../src/run';
+import { runDaemon } from '../../src/app/daemon';
+import { createLogger } from '../../src/core/log';
+import { runOnce } from '../../src/app/pipeline';
 
 const ROOT = path.join(__dirname, '..', 'fixtures', 'proctree');
 const good = loadConfig({

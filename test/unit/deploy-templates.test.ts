@@ -3,8 +3,8 @@
 // metric in src/sinks/catalog.ts makes this suite fail until deploy/ follows.
 import * as fs from 'fs';
 import * as path from 'path';
-import { ALL_METRICS, MetricDef } from '../../src/sinks/catalog';
-import { TARGET_LABEL_KEYS } from '../../src/sinks/points';
+import { ALL_METRICS, MetricDef } from '../../src/core/metrics';
+import { TARGET_LABEL_KEYS } from '../../src/deliver/points';
 
 const ROOT = path.resolve(__dirname, '../..');
 const PREFIX = 'sockpulse'; // sinks.falcon.prefix default

@@ -1,10 +1,10 @@
 // Points → Open-Falcon items: names, types, tags, endpoints, sanitising and local validation.
 // Every item the encoder emits must be one the transfer keeps, with the tags it was meant to carry:
 // that is checked against the receiver's implementation of the transfer's rules.
-import { ALL_METRICS } from '../../src/sinks/catalog';
+import { ALL_METRICS } from '../../src/core/metrics';
 import fc from 'fast-check';
-import { Target } from '../../src/model';
-import { agentMetricDef, metricDef } from '../../src/sinks/catalog';
+import { Target } from '../../src/core/model';
+import { agentMetricDef, metricDef } from '../../src/core/metrics';
 import {
   COUNTER_MAX_CHARS,
   FalconItem,
@@ -14,9 +14,9 @@ import {
   encodePoints,
   sanitize,
   transferRejects,
-} from '../../src/sinks/falcon-items';
-import { Point } from '../../src/sinks/points';
-import { namespaceLabels } from '../../src/discovery/labels';
+} from '../../src/deliver/falcon/items';
+import { Point } from '../../src/deliver/points';
+import { namespaceLabels } from '../../src/core/labels';
 import { decodeMetricValues, dictedTagstring, recvMetricValue } from '../helpers/falcon-receiver';
 
 const ctx: ItemContext = { prefix: 'sockpulse', endpoint: '{host}', hostname: 'node-1', step: 60, timestamp: 1_700_000_040, copyLabels: [] };

@@ -4,8 +4,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { fixturePipeline } from '../helpers/pipeline';
-import { batchDocument } from '../../src/sinks/json-doc';
-import { renderTable } from '../../src/sinks/table';
+import { batchDocument } from '../../src/deliver/stdout/json-doc';
+import { renderTable } from '../../src/deliver/stdout/table';
 
 const GOLDEN = path.join(__dirname, '..', 'fixtures', 'golden');
 

@@ -1,7 +1,7 @@
 // /healthz and /readyz: the process answers; ready only while the last successful cycle is recent.
 import * as http from 'http';
 import * as net from 'net';
-import { HealthServer } from '../../src/health';
+import { HealthServer } from '../../src/app/health';
 
 function request(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import YAML from 'yaml';
 import { loadConfig } from '../../src/config/load';
-import { parseListen } from '../../src/listen';
+import { parseListen } from '../../src/core/listen';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const core = require('kubernetes-models/v1');

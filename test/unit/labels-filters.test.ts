@@ -1,6 +1,6 @@
-import { ContainerRef } from '../../src/model';
-import { namespaceLabels } from '../../src/discovery/labels';
-import { compileFilters } from '../../src/discovery/filters';
+import { ContainerRef } from '../../src/core/model';
+import { namespaceLabels } from '../../src/core/labels';
+import { compileFilters } from '../../src/discover/filters';
 
 const c = (name: string, labels: Record<string, string> = {}, image = 'img:1'): ContainerRef => ({
   id: `${name}0123456789abcdef`,

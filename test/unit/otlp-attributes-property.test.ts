@@ -6,10 +6,10 @@ import fc from 'fast-check';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { fixturePipeline } from '../helpers/pipeline';
 import { OtlpMetric, decodeOtlp } from '../helpers/otlp-receiver';
-import { Batch, Target } from '../../src/model';
-import { ALL_METRICS } from '../../src/sinks/catalog';
-import { CounterStarts, TARGET_ATTRIBUTES, batchToOtlp, exporterSerializer, otlpResource, targetAttributes } from '../../src/sinks/otlp-data';
-import { TARGET_LABEL_KEYS, targetLabels } from '../../src/sinks/points';
+import { Batch, Target } from '../../src/core/model';
+import { ALL_METRICS } from '../../src/core/metrics';
+import { CounterStarts, TARGET_ATTRIBUTES, batchToOtlp, exporterSerializer, otlpResource, targetAttributes } from '../../src/deliver/otlp/data';
+import { TARGET_LABEL_KEYS, targetLabels } from '../../src/deliver/points';
 
 type Protocol = 'http/json' | 'http/protobuf';
 type Attrs = Record<string, unknown>;

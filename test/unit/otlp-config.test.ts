@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadConfig } from '../../src/config/load';
-import { parseHeaders, resolveOtlpConfig, targetSecrets } from '../../src/sinks/otlp-config';
+import { parseHeaders, resolveOtlpConfig, targetSecrets } from '../../src/deliver/otlp/config';
 
 type Env = Record<string, string>;
 let dir: string;

@@ -3,10 +3,10 @@
 import { ValueType } from '@opentelemetry/api';
 import { DataPointType, MetricData } from '@opentelemetry/sdk-metrics';
 import { fixturePipeline } from '../helpers/pipeline';
-import { Batch, Target } from '../../src/model';
-import { SelfStats } from '../../src/self-stats';
-import { ALL_METRICS, kernelPageSize } from '../../src/sinks/catalog';
-import { CounterStarts, batchToOtlp, exporterSerializer, otlpResource, targetAttributes } from '../../src/sinks/otlp-data';
+import { Batch, Target } from '../../src/core/model';
+import { SelfStats } from '../../src/core/self-stats';
+import { ALL_METRICS, kernelPageSize } from '../../src/core/metrics';
+import { CounterStarts, batchToOtlp, exporterSerializer, otlpResource, targetAttributes } from '../../src/deliver/otlp/data';
 import { decodeOtlp } from '../helpers/otlp-receiver';
 
 const T0 = 1_700_000_040;

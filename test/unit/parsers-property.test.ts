@@ -5,8 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import fc from 'fast-check';
-import { CollectStage } from '../../src/collect';
-import { Target } from '../../src/model';
+import { CollectStage } from '../../src/collect/stage';
+import { Target } from '../../src/core/model';
 import { parseSnmp } from '../../src/procfs/snmp';
 import { parseSockstat } from '../../src/procfs/sockstat';
 

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseSockstat } from '../../src/procfs/sockstat';
 import { parseSnmp } from '../../src/procfs/snmp';
-import { parseStartTime } from '../../src/discovery/proc-scan';
+import { parseStartTime } from '../../src/discover/proc-scan';
 import { parseNsLink } from '../../src/procfs/read';
 
 const K = path.join(__dirname, '..', 'fixtures', 'kernel', '6.18');

@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ProcfsDiscovery, RECHECK_CYCLES } from '../../src/discovery/procfs';
+import { ProcfsDiscovery, RECHECK_CYCLES } from '../../src/discover/procfs';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'proctree');
 let root: string;

@@ -1,9 +1,9 @@
 // Points → Prometheus exposition (src/sinks/prometheus-registry.ts): names, types, labels, units,
 // escaping, duplicates; every page checked with the real `promtool check metrics`.
-import { Target } from '../../src/model';
-import { ALL_METRICS, MetricDef, agentMetricDef, kernelPageSize, metricDef } from '../../src/sinks/catalog';
-import { Point, TARGET_LABEL_KEYS } from '../../src/sinks/points';
-import { buildExposition, copyLabelNames, emptyExposition } from '../../src/sinks/prometheus-registry';
+import { Target } from '../../src/core/model';
+import { ALL_METRICS, MetricDef, agentMetricDef, kernelPageSize, metricDef } from '../../src/core/metrics';
+import { Point, TARGET_LABEL_KEYS } from '../../src/deliver/points';
+import { buildExposition, copyLabelNames, emptyExposition } from '../../src/deliver/prometheus/registry';
 import { parseExposition, promtoolAvailable, promtoolProblems } from '../helpers/promtool';
 
 const lint = promtoolAvailable();

@@ -1,6 +1,6 @@
 // The push sinks' buffer: bounded, ordered, retrying with backoff, counting every drop.
-import { PushQueue, SendOutcome } from '../../src/sinks/push-queue';
-import { SelfStats } from '../../src/self-stats';
+import { PushQueue, SendOutcome } from '../../src/deliver/push-queue';
+import { SelfStats } from '../../src/core/self-stats';
 
 type P = { id: string; n: number };
 const p = (id: string, n = 10): P => ({ id, n });

@@ -1,4 +1,4 @@
-import { alignedTimestamp, parseInterval, startSchedule } from '../../src/schedule';
+import { alignedTimestamp, parseInterval, startSchedule } from '../../src/schedule/interval';
 
 describe('parseInterval', () => {
   it.each([

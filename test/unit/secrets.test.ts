@@ -2,7 +2,7 @@
 // in free text holding known secrets, and in --print-config (through the real loader).
 import { loadConfig } from '../../src/config/load';
 import { schemaLeaves } from '../../src/config/schema';
-import { MIN_HIDDEN, hideSecrets, httpUrl, redactUrl, urlSecrets } from '../../src/config/secrets';
+import { MIN_HIDDEN, hideSecrets, httpUrl, redactUrl, urlSecrets } from '../../src/core/secrets';
 
 describe('redactUrl', () => {
   it.each([

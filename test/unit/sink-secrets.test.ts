@@ -5,11 +5,11 @@
 import * as http from 'http';
 import { PassThrough } from 'stream';
 import type { Settings } from '../../src/config/schema';
-import { Logger, createLogger } from '../../src/log';
-import { Sink } from '../../src/model';
-import { SelfStats } from '../../src/self-stats';
-import { FalconSink } from '../../src/sinks/falcon';
-import { OtlpSink } from '../../src/sinks/otlp';
+import { Logger, createLogger } from '../../src/core/log';
+import { Sink } from '../../src/core/model';
+import { SelfStats } from '../../src/core/self-stats';
+import { FalconSink } from '../../src/deliver/falcon/sink';
+import { OtlpSink } from '../../src/deliver/otlp/sink';
 import { fixturePipeline } from '../helpers/pipeline';
 
 const FALCON = ['fa1conUser', 'fa1conPass', 'fa1conQueryTok'];

@@ -1,9 +1,9 @@
 // StatsD line encoding: exact lines per tag style, and the escaping that keeps any label value
 // (container, image, netns names are not ours to choose) from breaking a line or adding a metric.
 import fc from 'fast-check';
-import { Target } from '../../src/model';
-import { agentMetricDef, metricDef } from '../../src/sinks/catalog';
-import { Point } from '../../src/sinks/points';
+import { Target } from '../../src/core/model';
+import { agentMetricDef, metricDef } from '../../src/core/metrics';
+import { Point } from '../../src/deliver/points';
 import {
   Label,
   TagStyle,
@@ -17,7 +17,7 @@ import {
   metricName,
   pack,
   pointLabels,
-} from '../../src/sinks/statsd-lines';
+} from '../../src/deliver/statsd/lines';
 
 const LONG = 'x'.repeat(9_990) + ',=|#:\n @"é';
 

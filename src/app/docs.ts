@@ -1,0 +1,29 @@
+// Generated README sections (configuration and metric references): `npm run docs` rewrites them,
+// and unit tests check the README holds exactly what the code generates, so they cannot drift.
+import * as fs from 'fs';
+import * as path from 'path';
+import { configReference } from '../config/reference';
+import { metricsReference } from './metrics-reference';
+import { packageRoot } from './package-root';
+
+export const README = path.join(packageRoot(), 'README.md');
+
+export const SECTIONS: Record<string, () => string> = {
+  'config-reference': configReference,
+  'metrics-reference': metricsReference,
+};
+
+export function section(text: string, name: string): string | undefined {
+  return new RegExp(`<!-- ${name}:start -->\\n([\\s\\S]*?)\\n<!-- ${name}:end -->`).exec(text)?.[1];
+}
+
+export function writeSections(file: string): void {
+  let text = fs.readFileSync(file, 'utf8');
+  for (const [name, gen] of Object.entries(SECTIONS)) {
+    if (section(text, name) === undefined) throw new Error(`${file} has no <!-- ${name}:start --> section`);
+    text = text.replace(new RegExp(`(<!-- ${name}:start -->\\n)[\\s\\S]*?(\\n<!-- ${name}:end -->)`), (_m, a: string, b: string) => `${a}${gen()}${b}`);
+  }
+  fs.writeFileSync(file, text);
+}
+
+if (require.main === module) writeSections(README);

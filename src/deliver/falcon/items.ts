@@ -1,0 +1,196 @@
+// Points → Open-Falcon push items. Pure: no I/O, no clock. Everything here mirrors the push
+// contract in design/backends.md, so an item that leaves this file is one the transfer accepts.
+//
+// Item: {endpoint, metric, timestamp, step, value, counterType, tags}
+//   metric       `${prefix}.${def.falcon}` (just def.falcon when the prefix is empty)
+//   counterType  GAUGE for levels, COUNTER for monotonic counters (def.kind)
+//   tags         `k=v,k2=v2`: a namespace's labels (scope, container, …, copied labels), in
+//                TARGET_LABEL_KEYS order then copy_labels order; the host target's own points
+//                carry only `scope=host`; host-wide and agent points carry only their point
+//                labels (sink, reason, stage). Empty values are left out.
+//   endpoint     the template with {host} {container} {pod} {namespace} filled in; a placeholder
+//                with no value falls back to the host name, and points of the host (the host
+//                target, host-wide numbers, the agent itself) always use the host name.
+import { createHash } from 'crypto';
+import { Target } from '../../core/model';
+import { ALL_METRICS, MetricDef } from '../../core/metrics';
+import { Point, TARGET_LABEL_KEYS, targetLabels } from '../points';
+import { label } from '../../core/labels';
+
+export interface FalconItem {
+  endpoint: string;
+  metric: string;
+  timestamp: number;
+  step: number;
+  value: number;
+  counterType: 'GAUGE' | 'COUNTER';
+  tags: string;
+}
+
+/** The transfer drops an item when len(metric) + len(tags) exceeds this many bytes. */
+export const TRANSFER_MAX_BYTES = 510;
+/** Graph indexes `metric/tags` and endpoints in varchar(255) columns (graph-db-schema.sql). */
+export const COUNTER_MAX_CHARS = 255;
+export const ENDPOINT_MAX_CHARS = 255;
+/** Longest tag key or value; longer ones are cut and end in a hash of the original (see sanitize). */
+export const TAG_PART_MAX = 63;
+/** Tags that say which namespace a point is about: never dropped to make an item fit. */
+const KEEP = new Set(['scope', 'container', 'pod', 'namespace']);
+const PLACEHOLDERS = ['host', 'container', 'pod', 'namespace'] as const;
+
+/**
+ * Makes a tag key, tag value or endpoint part safe. The exact rule:
+ * 1. every code point outside [A-Za-z0-9_.:/@-] becomes one `_` — so `,` `=` (tag syntax), spaces
+ *    (the transfer deletes them), control characters, quotes and all non-ASCII (graph's MySQL
+ *    columns are 3-byte utf8) can neither split nor inject a tag, and length in bytes = in chars;
+ * 2. a result longer than TAG_PART_MAX (63) keeps its first 54 characters, then `-` and the first
+ *    8 hex digits of the SHA-1 of the original string, so long names stay distinct series.
+ * Distinct inputs that differ only in replaced characters (`a,b` and `a_b`) become the same value.
+ */
+export function sanitize(s: string): string {
+  const out = s.replace(/[^A-Za-z0-9_.:/@-]/gu, '_');
+  if (out.length <= TAG_PART_MAX) return out;
+  const hash = createHash('sha1').update(s, 'utf8').digest('hex').slice(0, 8);
+  return `${out.slice(0, TAG_PART_MAX - 9)}-${hash}`;
+}
+
+/** Throws (naming the key) on a placeholder other than {host} {container} {pod} {namespace}. */
+export function checkEndpointTemplate(template: string): void {
+  for (const m of template.matchAll(/\{([^{}]*)\}/g)) {
+    if (!(PLACEHOLDERS as readonly string[]).includes(m[1])) {
+      throw new Error(`sinks.falcon.endpoint: unknown placeholder {${m[1]}}; allowed: ${PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}`);
+    }
+  }
+  if (template.trim() === '') throw new Error('sinks.falcon.endpoint: must not be empty (default {host})');
+}
+
+/** Throws unless the prefix is empty or dotted words of [A-Za-z0-9_-] (a `/` would split the counter). */
+export function checkPrefix(prefix: string): void {
+  if (prefix !== '' && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(prefix)) {
+    throw new Error(`sinks.falcon.prefix: "${prefix}" must be dotted words of letters, digits, _ and - (or empty)`);
+  }
+}
+
+export interface ItemContext {
+  prefix: string;
+  endpoint: string;
+  hostname: string;
+  step: number;
+  timestamp: number;
+  copyLabels: readonly string[];
+}
+
+export function endpointOf(p: Point, c: ItemContext): string {
+  const t = p.target;
+  if (!t || t.scope === 'host') return c.hostname;
+  return c.endpoint.replace(/\{(host|container|pod|namespace)\}/g, (_m, key: string) => {
+    const v = key === 'host' ? '' : label(t.labels, key) ?? '';
+    return v === '' ? c.hostname : sanitize(v);
+  });
+}
+
+/** Ordered [key, value] pairs of a point, before sanitising. */
+export function tagPairs(p: Point, copyLabels: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  if (p.target) pairs.push(...targetPairs(p.target, copyLabels));
+  pairs.push(...Object.entries(p.labels));
+  return pairs.filter(([, v]) => v !== '');
+}
+
+function targetPairs(t: Target, copyLabels: readonly string[]): [string, string][] {
+  if (t.scope === 'host') return [['scope', 'host']];
+  const labels = targetLabels(t);
+  const order = [...TARGET_LABEL_KEYS, ...copyLabels];
+  const known = order.filter((k, i) => labels[k] !== undefined && order.indexOf(k) === i);
+  const rest = Object.keys(labels).filter((k) => !order.includes(k)).sort();
+  return [...known, ...rest].map((k) => [k, labels[k]]);
+}
+
+const joinTags = (pairs: [string, string][]): string => pairs.map(([k, v]) => `${k}=${v}`).join(',');
+const metricName = (prefix: string, def: MetricDef): string => (prefix === '' ? def.falcon : `${prefix}.${def.falcon}`);
+
+/**
+ * Sanitised tags that fit `metric/tags` in COUNTER_MAX_CHARS for a metric name of `metricLength`,
+ * dropping the lowest-priority tags (the last in order, never scope/container/pod/namespace or a
+ * point's own labels) first. Undefined when even the kept tags do not fit.
+ */
+export function fitTags(metricLength: number, pairs: [string, string][], pointLabels: Record<string, string> = {}): string | undefined {
+  const clean: [string, string, boolean][] = [];
+  for (const [k, v] of pairs) {
+    const key = sanitize(k);
+    // Two keys that sanitise alike would repeat a key; the transfer keeps the last, we the first.
+    if (!clean.some(([seen]) => seen === key)) clean.push([key, sanitize(v), KEEP.has(k) || k in pointLabels]);
+  }
+  for (;;) {
+    const tags = joinTags(clean.map(([k, v]) => [k, v]));
+    if (metricLength + (tags === '' ? 0 : 1 + tags.length) <= COUNTER_MAX_CHARS) return tags;
+    let i = clean.length - 1;
+    while (i >= 0 && clean[i][2]) i--;
+    if (i < 0) return undefined;
+    clean.splice(i, 1);
+  }
+}
+
+/** Why the transfer would drop this item (its rules, in its order), or undefined when it keeps it. */
+export function transferRejects(i: FalconItem): string | undefined {
+  if (i.metric === 'kernel.hostname') return 'reserved_metric';
+  if (i.metric === '' || i.endpoint === '') return 'empty_metric_or_endpoint';
+  if (i.counterType !== 'GAUGE' && i.counterType !== 'COUNTER') return 'bad_counter_type';
+  if (!Number.isFinite(i.value)) return 'value_not_finite'; // JSON would carry it as null
+  if (!Number.isSafeInteger(i.step) || i.step <= 0) return 'bad_step'; // a float step 400s the batch
+  if (!Number.isSafeInteger(i.timestamp)) return 'bad_timestamp'; // so does a float timestamp
+  if (Buffer.byteLength(i.metric) + Buffer.byteLength(i.tags) > TRANSFER_MAX_BYTES) return 'too_long';
+  return undefined;
+}
+
+export interface Encoded {
+  items: FalconItem[];
+  /** reason → items dropped before sending. */
+  invalid: Record<string, number>;
+}
+
+export function encodePoints(points: Point[], c: ItemContext): Encoded {
+  const items: FalconItem[] = [];
+  const invalid: Record<string, number> = {};
+  const drop = (why: string): void => {
+    invalid[why] = (invalid[why] ?? 0) + 1;
+  };
+  // A namespace's tags are fitted to the longest metric name it can have, so all its series carry
+  // the same tags (and are all kept or all dropped), whichever metric they are.
+  const longest = Math.max(...ALL_METRICS.filter((d) => d.scope === 'namespace').map((d) => metricName(c.prefix, d).length));
+  const perTarget = new Map<Target, { tags: string | undefined; endpoint: string }>();
+  for (const p of points) {
+    const metric = metricName(c.prefix, p.def);
+    let tags: string | undefined;
+    let endpoint: string;
+    if (p.target && metric.length <= longest && Object.keys(p.labels).length === 0) {
+      let t = perTarget.get(p.target);
+      if (!t) perTarget.set(p.target, (t = { tags: fitTags(longest, tagPairs(p, c.copyLabels)), endpoint: endpointOf(p, c) }));
+      ({ tags, endpoint } = t);
+    } else {
+      tags = fitTags(p.target ? Math.max(longest, metric.length) : metric.length, tagPairs(p, c.copyLabels), p.labels);
+      endpoint = endpointOf(p, c);
+    }
+    if (tags === undefined) {
+      drop('too_long');
+      continue;
+    }
+    if (endpoint.length > ENDPOINT_MAX_CHARS) {
+      drop('endpoint_too_long');
+      continue;
+    }
+    const item: FalconItem = {
+      endpoint,
+      metric,
+      timestamp: c.timestamp,
+      step: c.step,
+      value: p.value,
+      counterType: p.def.kind === 'counter' ? 'COUNTER' : 'GAUGE',
+      tags,
+    };
+    const why = transferRejects(item);
+    if (why) drop(why);
+    else items.push(item);
+  }
+  return { items, invalid };
+}

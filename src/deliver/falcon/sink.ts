@@ -1,0 +1,200 @@
+// Open-Falcon: every cycle's points as push items (falcon-items.ts), POSTed as JSON arrays of at
+// most batch_size items to the agent's /v1/push or a transfer's /api/push, through the bounded,
+// retrying PushQueue. The transfer's reply is the only place rejected items are visible
+// ({"data":{"Total":N,"Invalid":M}}); the agent answers 200 "success" whatever happened.
+//   2xx → delivered (Invalid added to the invalid counter); 400 → rejected for good (the queue
+//   drops and counts the payload); connection errors, timeouts, 408, 429, 5xx → retried with
+//   backoff; any other status → rejected. Redirects are not followed. Each request ends at the
+//   cycle's deadline or after `timeout` seconds, whichever is first (timeout 0: the deadline only).
+// The url's credentials and query values are secrets: logs and errors show it redacted, and reply
+// text is searched for them before it is logged or reported (config/secrets.ts).
+import * as http from 'http';
+import * as https from 'https';
+import { Settings } from '../../config/schema';
+import { hideSecrets, redactUrl, urlSecrets } from '../../core/secrets';
+import { Batch, Sink, SinkResult } from '../../core/model';
+import { countDrop } from '../../core/self-stats';
+import { SinkContext } from '../context';
+import { checkFalconSettings } from '../checks';
+import { encodePoints } from './items';
+import { batchPoints } from '../points';
+import { deliveryOptions, PushQueue, SendOutcome } from '../push-queue';
+
+type FalconSettings = Settings['sinks']['falcon'];
+
+/** One request body and the number of items in it. */
+interface Payload {
+  body: string;
+  n: number;
+}
+
+/** Reply bytes kept (a transfer's reply is ~100 bytes; anything longer is not read into memory). */
+const REPLY_MAX = 64 * 1024;
+/** close()'s bound when `timeout` is 0 (no per-request timeout). */
+const CLOSE_MS_WITHOUT_TIMEOUT = 5000;
+
+export class FalconSink implements Sink {
+  readonly name = 'falcon';
+  private readonly url: URL;
+  /** /api/push: a transfer, whose reply counts invalid items. */
+  private readonly transfer: boolean;
+  private readonly timeoutMs: number;
+  private readonly http: http.Agent;
+  private readonly queue: PushQueue<Payload>;
+  /** Hides the url's secrets in text from the backend. */
+  private readonly hide: (text: string) => string;
+  private closed = false;
+
+  constructor(
+    private readonly cfg: FalconSettings,
+    private readonly ctx: SinkContext,
+  ) {
+    this.url = checkFalconSettings(cfg);
+    this.hide = hideSecrets(urlSecrets(cfg.url));
+    this.transfer = this.url.pathname.endsWith('/api/push');
+    this.timeoutMs = Math.round(cfg.timeout * 1000);
+    const agentOptions = { keepAlive: true, maxSockets: 1 };
+    this.http = this.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.queue = new PushQueue<Payload>({
+      send: (p, signal) => this.send(p, signal),
+      size: (p) => p.n,
+      counters: ctx.counters,
+      ...deliveryOptions(cfg),
+    });
+  }
+
+  async start(): Promise<void> {
+    const { batch_size, timeout } = this.cfg;
+    this.ctx.log.info({ url: redactUrl(this.url.href), transfer: this.transfer, batch_size, timeout }, 'Open-Falcon sink ready');
+    if (this.ctx.stepSeconds < 30) {
+      this.ctx.log.warn(
+        { step: this.ctx.stepSeconds },
+        'Open-Falcon raises steps below 30 s to 30 s: points inside one 30 s slot replace each other',
+      );
+    }
+  }
+
+  /** Encodes the batch, buffers it behind what is still unsent, and sends oldest first. Never throws. */
+  async write(batch: Batch, signal: AbortSignal): Promise<SinkResult> {
+    if (this.closed) return { status: 'failed', error: 'write after close' };
+    try {
+      this.enqueue(batch);
+      return await this.queue.drain(signal);
+    } catch (err) {
+      return { status: 'failed', error: `falcon: ${String((err as Error)?.message ?? err)}` };
+    }
+  }
+
+  /** One last drain, bounded by `timeout`; what is still buffered then is counted as dropped. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const signal = AbortSignal.timeout(this.timeoutMs > 0 ? this.timeoutMs : CLOSE_MS_WITHOUT_TIMEOUT);
+    await this.queue.drain(signal, { ignoreBackoff: true });
+    // The drain above may have been one already under way for the last cycle: go once more.
+    if (this.queue.bufferedPoints > 0 && !signal.aborted) await this.queue.drain(signal, { ignoreBackoff: true });
+    const left = this.queue.bufferedPoints;
+    if (left > 0) {
+      countDrop(this.ctx.counters, 'shutdown', left);
+      this.ctx.log.warn({ points: left }, 'points still buffered at shutdown were not delivered');
+    }
+    this.http.destroy();
+  }
+
+  private enqueue(batch: Batch): void {
+    const { items, invalid } = encodePoints(batchPoints(batch), {
+      prefix: this.cfg.prefix,
+      endpoint: this.cfg.endpoint,
+      hostname: this.ctx.hostname,
+      step: this.ctx.stepSeconds,
+      timestamp: batch.timestamp,
+      copyLabels: this.ctx.copyLabels,
+    });
+    const dropped = Object.values(invalid).reduce((a, b) => a + b, 0);
+    if (dropped > 0) {
+      countDrop(this.ctx.counters, 'invalid_local', dropped);
+      this.ctx.log.debug({ dropped: invalid }, 'items the transfer would reject were dropped before sending');
+    }
+    const payloads: Payload[] = [];
+    for (let i = 0; i < items.length; i += this.cfg.batch_size) {
+      const chunk = items.slice(i, i + this.cfg.batch_size);
+      payloads.push({ body: JSON.stringify(chunk), n: chunk.length });
+    }
+    this.queue.push(payloads);
+  }
+
+  /** One POST under the cycle's deadline and the request timeout, whichever comes first. */
+  private send(p: Payload, cycle: AbortSignal): Promise<SendOutcome> {
+    if (cycle.aborted) return Promise.resolve({ status: 'retryable', error: 'cycle deadline reached' });
+    return new Promise<SendOutcome>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const finish = (out: SendOutcome): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        cycle.removeEventListener('abort', onDeadline);
+        resolve(out);
+      };
+      const lib = this.url.protocol === 'https:' ? https : http;
+      const req = lib.request(
+        this.url,
+        {
+          method: 'POST',
+          agent: this.http,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(p.body) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            if (size < REPLY_MAX) chunks.push(c);
+            size += c.length;
+          });
+          res.on('end', () => finish(this.classify(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8', 0, REPLY_MAX), p.n)));
+          res.on('error', (err) => finish({ status: 'retryable', error: describe(err) }));
+          res.on('close', () => finish({ status: 'retryable', error: 'connection closed before the reply ended' }));
+        },
+      );
+      const abort = (why: string): void => {
+        req.destroy(Object.assign(new Error(why), { code: 'ETIMEDOUT' }));
+      };
+      const onDeadline = (): void => abort('cycle deadline reached');
+      cycle.addEventListener('abort', onDeadline, { once: true });
+      if (this.timeoutMs > 0) timer = setTimeout(() => abort(`no reply within ${this.timeoutMs} ms`), this.timeoutMs);
+      req.on('error', (err) => finish({ status: 'retryable', error: describe(err) }));
+      req.end(p.body);
+    });
+  }
+
+  private classify(status: number, reply: string, n: number): SendOutcome {
+    if (status >= 200 && status < 300) {
+      if (!this.transfer) return { status: 'ok' };
+      const invalid = transferInvalid(reply);
+      if (invalid === undefined) {
+        this.ctx.log.warn({ reply: this.hide(reply).slice(0, 200) }, 'the transfer\'s reply has no data.Invalid; is the url a transfer\'s /api/push?');
+        return { status: 'ok' };
+      }
+      if (invalid > 0) this.ctx.log.warn({ invalid, items: n }, 'the transfer reported items invalid');
+      return { status: 'ok', invalid };
+    }
+    const text = this.hide(reply).trim();
+    const error = `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+    if (status === 408 || status === 429 || status >= 500) return { status: 'retryable', error };
+    return { status: 'failed', error };
+  }
+}
+
+/** data.Invalid of a transfer's `{"msg":"success","data":{"Message":"ok","Total":N,"Invalid":M,…}}`. */
+function transferInvalid(reply: string): number | undefined {
+  try {
+    const invalid = (JSON.parse(reply) as { data?: { Invalid?: unknown } })?.data?.Invalid;
+    return typeof invalid === 'number' && Number.isInteger(invalid) && invalid >= 0 ? invalid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(err: Error & { code?: string }): string {
+  return err.code && !err.message.includes(err.code) ? `${err.message} (${err.code})` : err.message;
+}

@@ -1,0 +1,31 @@
+// The JSON document of one cycle (`--once --format json`): a public interface, documented in
+// the README. Absent values are null, never 0. The kernel's orphan count is host-wide: it is the
+// host target's `orphan` (and `host_wide.orphan`); every other target's `orphan` is null.
+import { Batch } from '../../core/model';
+import { CORE_STATS, HOST_WIDE_STATS, hostWideValues, namespaceValues } from '../../core/stats';
+
+export function batchDocument(batch: Batch): object {
+  const hostWide = hostWideValues(batch.results);
+  return {
+    timestamp: batch.timestamp,
+    host: batch.host,
+    kernel: batch.kernel,
+    cycle: batch.cycle,
+    host_wide: Object.fromEntries(HOST_WIDE_STATS.map((k) => [k, hostWide.get(k) ?? null])),
+    targets: batch.results.map((r) => {
+      const v = namespaceValues(r);
+      if (r.target.scope === 'host' && hostWide.has('orphan')) v.set('orphan', hostWide.get('orphan')!);
+      return {
+        netns: r.target.netns,
+        pid: r.target.pid,
+        scope: r.target.scope,
+        containers: r.target.containers.map((c) => ({ id: c.id, name: c.name ?? null, image: c.image ?? null })),
+        labels: r.target.labels,
+        stats: Object.fromEntries(CORE_STATS.map((k) => [k, v.get(k) ?? null])),
+        counters: Object.fromEntries(namespaceValues(r, 'counter')),
+      };
+    }),
+    self: batch.self,
+    errors: batch.errors.map((e) => ({ stage: e.stage, code: e.code, message: e.message, ...(e.subject ? { subject: e.subject } : {}) })),
+  };
+}

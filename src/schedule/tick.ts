@@ -1,0 +1,161 @@
+// The tick: discover → collect → deliver. A cycle never rejects and always has a deadline; a
+// tick that arrives while a cycle is still running is skipped and counted, never queued.
+import * as os from 'os';
+import { Batch, Discovery, Sink, SinkResult, StageError } from '../core/model';
+import { CollectStage } from '../collect/stage';
+import { Logger } from '../core/log';
+import { alignedTimestamp } from './interval';
+import { SelfStats } from '../core/self-stats';
+
+export interface AgentOptions {
+  discovery: Discovery;
+  collect: CollectStage;
+  sinks: Sink[];
+  log: Logger;
+  hostname: string;
+  /** Period in seconds for timestamp alignment (undefined for cron schedules). */
+  stepSeconds?: number;
+  cycleTimeoutMs: number;
+  /** Shared with the sinks, which count what they send and drop. */
+  stats?: SelfStats;
+}
+
+export interface DeliveryReport {
+  sink: string;
+  result: SinkResult;
+}
+
+export class Agent {
+  private running: Promise<unknown> | undefined;
+  /** Aborts the running cycle (its discovery, reads and pushes) before its deadline: shutdown. */
+  private abandonRunning: AbortController | undefined;
+  private skippedWhileRunning = 0;
+  /** Unix ms at the end of the last cycle that read at least one namespace (readiness). */
+  lastSuccess: number | undefined;
+  readonly stats: SelfStats;
+
+  constructor(private readonly o: AgentOptions) {
+    this.stats = o.stats ?? new SelfStats();
+  }
+
+  /** Ticks skipped because the previous cycle was still running, since start. */
+  get ticksSkipped(): number {
+    return this.stats.ticksSkipped;
+  }
+
+  /** Scheduler entry point: starts a cycle unless one is running. Never throws. */
+  tick(at: Date): void {
+    if (this.running) {
+      this.stats.ticksSkipped++;
+      this.skippedWhileRunning++;
+      return;
+    }
+    this.running = this.runCycle(at).finally(() => {
+      this.running = undefined;
+      if (this.skippedWhileRunning > 0) {
+        this.o.log.warn({ skipped: this.skippedWhileRunning }, 'a cycle outlasted the interval; ticks were skipped, not queued');
+        this.skippedWhileRunning = 0;
+      }
+    });
+  }
+
+  /** A tick the scheduler could not run in time (the event loop was busy past its slot): skipped and counted like one that found a cycle running. */
+  missedTick(): void {
+    this.stats.ticksSkipped++;
+    if (this.running) this.skippedWhileRunning++; // said once when that cycle ends
+    else this.o.log.warn({ skipped: 1 }, 'the event loop was busy past a tick; it was skipped, not queued');
+  }
+
+  /** Releases what collection holds between cycles (kept proc files, and the namespaces they pin). */
+  close(): void {
+    this.o.collect.close();
+  }
+
+  /** Ends the running cycle now, as its deadline would: pushes under way stop, their points stay buffered. */
+  abandon(): void {
+    this.abandonRunning?.abort(new Error('shutting down'));
+  }
+
+  /** Resolves when the running cycle (if any) has finished. */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  /** One full cycle. Never rejects: every failure ends up in the batch's errors or the log. */
+  async runCycle(at: Date = new Date()): Promise<{ batch: Batch; deliveries: DeliveryReport[] }> {
+    const abandon = (this.abandonRunning = new AbortController());
+    const signal = AbortSignal.any([AbortSignal.timeout(this.o.cycleTimeoutMs), abandon.signal]);
+    const t0 = performance.now();
+    const found = await withDeadline(this.o.discovery.discover(signal), signal).catch(
+      (err): Awaited<ReturnType<Discovery['discover']>> => ({
+        targets: [],
+        errors: [{ stage: 'discover', code: signal.aborted ? 'ETIMEDOUT' : 'EDISCOVER', message: String((err as Error)?.message ?? err) }],
+        source: this.o.discovery.name,
+        skipped: 0,
+      }),
+    );
+    const t1 = performance.now();
+    const collected = this.o.collect.run(found.targets);
+    const t2 = performance.now();
+
+    for (const t of collected.skipped) this.o.log.debug({ pid: t.pid, netns: t.netns }, 'target left before it could be read; skipped');
+    const errors: StageError[] = [...found.errors, ...collected.errors];
+    this.stats.errors.discover += found.errors.length;
+    this.stats.errors.collect += collected.errors.length;
+    this.stats.cycles++;
+    for (const e of errors) this.o.log.warn({ stage: e.stage, code: e.code, subject: e.subject }, e.message);
+
+    const batch: Batch = {
+      timestamp: alignedTimestamp(at, this.o.stepSeconds),
+      host: this.o.hostname,
+      kernel: os.release(),
+      cycle: {
+        discover_ms: round(t1 - t0),
+        collect_ms: round(t2 - t1),
+        targets: collected.results.length,
+        skipped: found.skipped + collected.skipped.length,
+        errors: errors.length,
+        discovery: found.source,
+      },
+      results: collected.results,
+      errors,
+      self: this.stats.snapshot(),
+    };
+    const t3 = performance.now();
+    if (batch.results.length > 0) this.lastSuccess = Date.now();
+    const deliveries = await this.deliver(batch, signal);
+    this.stats.deliverMs = round(performance.now() - t3);
+    this.stats.errors.deliver += deliveries.filter((d) => d.result.status !== 'ok').length;
+    return { batch, deliveries };
+  }
+
+  /** Every sink gets the batch at once; one slow or failing sink cannot hold up another. */
+  private async deliver(batch: Batch, signal: AbortSignal): Promise<DeliveryReport[]> {
+    return Promise.all(
+      this.o.sinks.map(async (sink): Promise<DeliveryReport> => {
+        let result: SinkResult;
+        try {
+          result = await withDeadline(sink.write(batch, signal), signal);
+        } catch (err) {
+          result = { status: signal.aborted ? 'retryable' : 'failed', error: String((err as Error)?.message ?? err) };
+        }
+        if (result.status !== 'ok') this.o.log.warn({ stage: 'deliver', sink: sink.name, status: result.status }, result.error);
+        return { sink: sink.name, result };
+      }),
+    );
+  }
+}
+
+/** Rejects when the signal aborts, even if `p` ignores it. */
+function withDeadline<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('cycle deadline passed'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('cycle deadline passed'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
