@@ -63,10 +63,7 @@ async function main(): Promise<void> {
   const gc = vm.runInNewContext('gc') as () => void;
 
   const { loadConfig } = await import('../src/config/load');
-  const { createSinks } = await import('../src/deliver/build');
-  const { createDiscovery } = await import('../src/discover/build');
-  const { CollectStage } = await import('../src/collect/stage');
-  const { Agent } = await import('../src/schedule/tick');
+  const { tryBuild } = await import('../src/app/pipeline');
   const { SelfStats } = await import('../src/core/self-stats');
   const { createLogger } = await import('../src/core/log');
 
@@ -76,7 +73,7 @@ async function main(): Promise<void> {
     [`sinks.${sink}.backoff_initial`]: 0.01,
     [`sinks.${sink}.backoff_max`]: 0.05,
   });
-  const { settings: s } = loadConfig({
+  const { resolved: r } = loadConfig({
     env: {},
     overrides: {
       interval: '1',
@@ -94,19 +91,12 @@ async function main(): Promise<void> {
       'sinks.prometheus.listen': `127.0.0.1:${o['prom-port']}`,
     },
   });
-  const log = createLogger(s.log.level);
+  const log = createLogger(r.logLevel);
   const stats = new SelfStats();
-  const sinks = createSinks(s, { log, stats, hostname: 'soak', stepSeconds: 1, version: 'soak', once: false });
-  const agent = new Agent({
-    discovery: createDiscovery(s, log),
-    collect: new CollectStage(s.discovery.proc_root),
-    sinks,
-    log,
-    hostname: 'soak',
-    stepSeconds: 1,
-    cycleTimeoutMs: s.cycle_timeout * 1000,
-    stats,
-  });
+  const built = tryBuild({ ...r, hostname: 'soak' }, log, stats, false);
+  if (!built) throw new Error('the soak agent could not be built');
+  const { agent } = built;
+  const sinks = built.sinks.map((k) => k.sink);
   await Promise.all(sinks.map((k) => k.start()));
 
   let stop = false;

@@ -98,7 +98,7 @@ async function main(): Promise<void> {
       for (const r of out.results) {
         if (!show.has(r.target.netns)) continue;
         const values: Record<string, number> = {};
-        for (const s of r.samples) values[s.key] = s.value;
+        for (const s of r.samples) values[s.def.key] = s.value;
         report.shown[r.target.netns] = { pid: r.target.pid, scope: r.target.scope, values };
       }
     }

@@ -64,11 +64,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${loaded.printable()}\n`);
     return 0;
   }
-  const s = loaded.settings;
-  const log = createLogger(s.log.level);
-  if (flags.once) return runOnce(s, log);
+  const r = loaded.resolved;
+  const log = createLogger(r.logLevel);
+  if (flags.once) return runOnce(r, log);
   // SIGHUP reloads from the same file, environment and flags.
-  return runDaemon(s, log, () => loadConfig({ file: flags.config, overrides }).settings);
+  return runDaemon(r, log, () => loadConfig({ file: flags.config, overrides }).resolved);
 }
 
 function parse(argv: string[]) {

@@ -1,30 +1,24 @@
-// The daemon: cycles on the schedule until SIGTERM/SIGINT; SIGHUP reloads the configuration.
-// A reload that does not validate keeps the running configuration; one that validates but cannot
-// be built, or whose sinks cannot start, restores it; either way the log says why. Signals are
-// queued and handled one at a time, and the handlers stay installed for the daemon's whole life
-// (SIGHUP's default action would end the process).
-import { Settings } from '../config/schema';
-import { HealthServer } from './health';
+// The daemon: cycles on the schedule until SIGTERM/SIGINT; SIGHUP reloads the configuration
+// without losing anything (app/reload.ts). A reload that does not validate, cannot be built, or
+// whose new sinks cannot start keeps the running configuration untouched, and the log says why.
+// Signals are queued and handled one at a time, and the handlers stay installed for the daemon's
+// whole life (SIGHUP's default action would end the process).
+import { Resolved } from '../config/resolve';
 import { Logger, createLogger } from '../core/log';
-import { parseInterval, startSchedule } from '../schedule/interval';
-import { closeSinks, startSinks, tryBuildAgent, withTimeout } from './pipeline';
+import { SelfStats } from '../core/self-stats';
+import { startSchedule } from '../schedule/interval';
+import { HealthServer } from './health';
+import { closeSinks, startSinks, tryBuild, withTimeout } from './pipeline';
+import { Running, readiness, reload } from './reload';
 
-interface Running {
-  stop(): Promise<void>;
-  lastSuccess(): number | undefined;
-}
-
-/** `carried`: the previous configuration's last successful cycle, so a reload keeps readiness. */
-async function start(s: Settings, log: Logger, carried?: number): Promise<Running | undefined> {
-  const built = tryBuildAgent(s, log, false);
+async function start(r: Resolved, log: Logger, stats: SelfStats): Promise<Running | undefined> {
+  const built = tryBuild(r, log, stats, false);
   if (!built) return undefined;
-  const { agent, sinks, cycleTimeoutMs } = built;
-  agent.lastSuccess = carried;
+  const sinks = built.sinks.map((s) => s.sink);
   if (!(await startSinks(sinks, log))) return undefined;
-  const interval = parseInterval(s.interval);
-  let health: HealthServer | undefined;
-  if (s.health.listen) {
-    health = new HealthServer(s.health.listen, { lastSuccess: () => agent.lastSuccess, maxAgeMs: 2 * (interval.seconds ?? 60) * 1000 + cycleTimeoutMs });
+  const running = new Running(r, log, built, stats);
+  if (r.health) {
+    const health = new HealthServer(r.health.listen, readiness(r, running));
     try {
       await health.start();
     } catch (err) {
@@ -32,63 +26,52 @@ async function start(s: Settings, log: Logger, carried?: number): Promise<Runnin
       await closeSinks(sinks, log);
       return undefined;
     }
+    running.health = health;
   }
-  const schedule = startSchedule(interval, (at) => agent.tick(at), () => agent.missedTick());
-  log.info({ interval: s.interval, discovery: s.discovery.mode, sinks: sinks.map((k) => k.name), health: s.health.listen || undefined }, 'sockpulse started');
-  return {
-    lastSuccess: () => agent.lastSuccess,
-    async stop() {
-      // Within 10 s of the signal: up to 3 s for the running cycle, up to 5 s for the sinks' flush
-      // (run.ts closeSinks), then the process exits even if a hung backend holds a socket open.
-      await schedule.stop();
-      await withTimeout(agent.idle(), 3000).catch(() => {
-        log.warn('abandoning the running cycle');
-        agent.abandon();
-      });
-      await Promise.all([closeSinks(sinks, log, agent.stats), health?.close()]);
-      agent.close();
-    },
-  };
+  running.schedule = startSchedule(r.interval, (at) => running.agent.tick(at), () => running.agent.missedTick());
+  log.info({ interval: r.interval.cron, period: r.interval.period, discovery: r.discovery.mode, sinks: sinks.map((k) => k.name), health: r.health?.listen }, 'sockpulse started');
+  return running;
 }
 
-export async function runDaemon(first: Settings, firstLog: Logger, reload: () => Settings): Promise<number> {
+export async function runDaemon(first: Resolved, firstLog: Logger, load: () => Resolved): Promise<number> {
   const signals = signalQueue(['SIGTERM', 'SIGINT', 'SIGHUP']);
-  let settings = first;
-  let log = firstLog;
+  const stats = new SelfStats(); // carried over reloads
   try {
-    let running = await start(settings, log);
+    const running = await start(first, firstLog, stats);
     if (!running) return 1;
     for (;;) {
       const sig = await signals.next();
       if (sig !== 'SIGHUP') {
-        log.info({ signal: sig }, 'stopping');
-        await running.stop();
+        running.log.info({ signal: sig }, 'stopping');
+        await stop(running);
         return 0;
       }
-      let next: Settings;
+      let next: Resolved;
       try {
-        next = reload();
+        next = load();
       } catch (err) {
-        log.error({ signal: sig }, `reload refused, keeping the running configuration: ${(err as Error).message}`);
+        running.log.error({ signal: sig }, `reload refused, keeping the running configuration: ${(err as Error).message}`);
         continue;
       }
-      await running.stop();
-      const carried = running.lastSuccess();
-      const nextLog = createLogger(next.log.level);
-      const started = await start(next, nextLog, carried);
-      if (started) {
-        [settings, log, running] = [next, nextLog, started];
-        log.info({ signal: sig }, 'configuration reloaded');
-        continue;
-      }
-      log.error({ signal: sig }, 'the new configuration could not start; restoring the previous one');
-      const restored = await start(settings, log, carried);
-      if (!restored) return 1;
-      running = restored;
+      if (await reload(running, next, createLogger(next.logLevel))) running.log.info({ signal: sig }, 'configuration reloaded');
     }
   } finally {
     signals.close();
   }
+}
+
+/**
+ * Within 10 s of the signal: up to 3 s for the running cycle, up to 5 s for the sinks' flush
+ * (pipeline.ts closeSinks), then the process exits even if a hung backend holds a socket open.
+ */
+async function stop(running: Running): Promise<void> {
+  await running.schedule?.stop();
+  await withTimeout(running.agent.idle(), 3000).catch(() => {
+    running.log.warn('abandoning the running cycle');
+    running.agent.abandon();
+  });
+  await Promise.all([closeSinks(running.sinks.map((s) => s.sink), running.log, running.stats), running.health?.close()]);
+  await running.agent.close();
 }
 
 function signalQueue(names: NodeJS.Signals[]) {

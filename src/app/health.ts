@@ -5,7 +5,7 @@
 // GET/HEAD only, nothing else; bodies are short text.
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { listenOn } from '../core/listen';
+import { listenOn, parseListen } from '../core/listen';
 
 export interface Readiness {
   /** Unix ms of the end of the last cycle that read at least one namespace. */
@@ -17,11 +17,16 @@ export interface Readiness {
 export class HealthServer {
   private server: http.Server | undefined;
 
-  constructor(private readonly listen: string, private readonly ready: Readiness, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly listen: string,
+    /** Replaced on a reload (a new schedule's window), while the server stays up. */
+    public ready: Readiness,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async start(): Promise<AddressInfo> {
     const server = http.createServer({ maxHeaderSize: 8192, headersTimeout: 5000, requestTimeout: 10_000 }, (req, res) => this.handle(req, res));
-    const addr = await listenOn(server, this.listen, 'health.listen', 'health');
+    const addr = await listenOn(server, parseListen(this.listen, 'health.listen'), this.listen, 'health.listen', 'health');
     this.server = server;
     return addr;
   }

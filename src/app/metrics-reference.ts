@@ -1,5 +1,6 @@
-// The metric reference in the README, generated from the catalog (see src/docs.ts).
-import { ALL_METRICS, MetricDef } from '../core/metrics';
+// The metric reference in the README, generated from the catalog (see app/docs.ts).
+import { MetricDef } from '../core/metrics';
+import { catalog } from '../collect/registry';
 
 const SCOPE: Record<MetricDef['scope'], string> = {
   namespace: 'per namespace',
@@ -11,7 +12,7 @@ export function metricsReference(): string {
   return [
     '| key | type | scope | Open-Falcon / StatsD (after the prefix) | Prometheus | OTLP (unit) | source |',
     '|---|---|---|---|---|---|---|',
-    ...ALL_METRICS.map(
+    ...catalog().map(
       (d) =>
         `| \`${d.key}\` | ${d.kind} | ${SCOPE[d.scope]} | \`${d.falcon}\` | \`${d.prom}\` | \`${d.otel}\` (\`${d.unit}\`) | ${d.source}${d.scope === 'agent' ? `: ${d.help}` : ''} |`,
     ),

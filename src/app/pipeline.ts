@@ -1,57 +1,67 @@
-// Building and running the pipeline once: the agent with its discovery, collection and sinks.
-import * as os from 'os';
+// Building and running the pipeline: the agent (discovery, collection, schedule settings) and its
+// sinks, from the resolved configuration; starting and closing sinks; one cycle for --once.
 import * as path from 'path';
 import { Agent } from '../schedule/tick';
 import { CollectStage } from '../collect/stage';
-import { Settings } from '../config/schema';
+import { catalog } from '../collect/registry';
+import { Resolved } from '../config/resolve';
 import { createDiscovery } from '../discover/build';
 import { Logger } from '../core/log';
 import { Sink } from '../core/model';
-import { parseInterval } from '../schedule/interval';
-import { packageRoot } from './package-root';
-import { createSinks } from '../deliver/build';
 import { SelfStats, countDrop } from '../core/self-stats';
+import { SinkEnv, activeSinks, buildSink } from '../deliver/build';
+import { SinkSpec } from '../deliver/build';
+import { packageRoot } from './package-root';
+
+export interface RunningSink {
+  spec: SinkSpec;
+  sink: Sink;
+}
 
 export interface Built {
   agent: Agent;
-  sinks: Sink[];
-  cycleTimeoutMs: number;
+  sinks: RunningSink[];
+}
+
+/** What every sink of this configuration is given besides its section. */
+export function sinkEnv(r: Resolved, log: Logger, stats: SelfStats, once: boolean): SinkEnv {
+  return { log, stats, hostname: r.hostname, version: version(), copyLabels: r.copyLabels, catalog: catalog(), once };
 }
 
 /**
- * The agent and its sinks, or undefined (logged as fatal) when one cannot be built. Load-time
- * validation (config/schema.ts checkSettings) refuses what would fail here, so this is the net
- * under it: a construction error never escapes as an uncaught exception.
+ * The agent and its sinks, or undefined (logged as fatal) when one cannot be built. Resolution at
+ * load refuses what would fail here, so this is the net under it (a TLS file removed since): a
+ * construction error never escapes as an uncaught exception. `keep`: running sinks to reuse as
+ * they are when their identity is unchanged (a reload).
  */
-export function tryBuildAgent(s: Settings, log: Logger, once: boolean): Built | undefined {
+export function tryBuild(r: Resolved, log: Logger, stats: SelfStats, once: boolean, keep: readonly RunningSink[] = []): Built | undefined {
   try {
-    return buildAgent(s, log, once);
+    const env = sinkEnv(r, log, stats, once);
+    const sinks = activeSinks(r.sinks, once).map((spec): RunningSink => {
+      const same = keep.find((k) => k.spec.plugin.name === spec.plugin.name && k.spec.identity === spec.identity);
+      return same ?? { spec, sink: buildSink(spec, env) };
+    });
+    return { agent: buildAgent(r, log, stats, sinks.map((s) => s.sink)), sinks };
   } catch (err) {
     log.fatal(`cannot build the agent: ${String((err as Error)?.message ?? err)}`);
     return undefined;
   }
 }
 
-function buildAgent(s: Settings, log: Logger, once: boolean): Built {
-  const interval = parseInterval(s.interval);
-  const timeoutS = s.cycle_timeout > 0 ? s.cycle_timeout : Math.min(30, (interval.seconds ?? 60) * 0.8);
-  const stats = new SelfStats();
-  const hostname = s.hostname || os.hostname();
-  const sinks = createSinks(s, { log, stats, hostname, stepSeconds: interval.seconds ?? 60, version: version(), once });
-  const agent = new Agent({
-    discovery: createDiscovery(s, log),
-    collect: new CollectStage(s.discovery.proc_root),
+export function buildAgent(r: Resolved, log: Logger, stats: SelfStats, sinks: Sink[]): Agent {
+  return new Agent({
+    discovery: createDiscovery(r.discovery, log),
+    collect: new CollectStage(r.procRoot, r.collectors),
     sinks,
     log,
-    hostname,
-    stepSeconds: interval.seconds,
-    cycleTimeoutMs: timeoutS * 1000,
+    hostname: r.hostname,
+    interval: r.interval,
+    cycleTimeoutMs: r.cycleTimeoutMs,
     stats,
   });
-  return { agent, sinks, cycleTimeoutMs: timeoutS * 1000 };
 }
 
-/** Starts every sink; one that cannot start (a port in use) stops the agent with its reason. */
+/** Starts sinks; one that cannot start (a port in use) stops them all, with its reason. */
 export async function startSinks(sinks: Sink[], log: Logger): Promise<boolean> {
   const started = await Promise.allSettled(sinks.map((k) => k.start()));
   const failed = started.flatMap((r, i) => (r.status === 'rejected' ? [{ sink: sinks[i].name, error: String((r.reason as Error)?.message ?? r.reason) }] : []));
@@ -78,14 +88,16 @@ export async function closeSinks(sinks: Sink[], log: Logger, stats?: SelfStats):
 
 const CLOSE_MS = 5000;
 
-export async function runOnce(s: Settings, log: Logger): Promise<number> {
-  const built = tryBuildAgent(s, log, true);
+export async function runOnce(r: Resolved, log: Logger): Promise<number> {
+  const stats = new SelfStats();
+  const built = tryBuild(r, log, stats, true);
   if (!built) return 1;
-  const { agent, sinks } = built;
+  const { agent } = built;
+  const sinks = built.sinks.map((s) => s.sink);
   if (!(await startSinks(sinks, log))) return 1;
   const { batch, deliveries } = await agent.runCycle(new Date());
-  await closeSinks(sinks, log, agent.stats);
-  agent.close();
+  await closeSinks(sinks, log, stats);
+  await agent.close();
   const delivered = deliveries.every((d) => d.result.status === 'ok');
   return batch.errors.length === 0 && delivered ? 0 : 1;
 }
@@ -97,7 +109,6 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     p.then(resolve, reject).finally(() => clearTimeout(t));
   });
 }
-
 
 export function version(): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -1,18 +1,26 @@
 // snmp → established. `Tcp: CurrEstab` is per network namespace and counts IPv4 and IPv6
 // sockets in ESTABLISHED (and, since 6.10, CLOSE_WAIT) state.
-import { Sample, Target } from '../core/model';
-import { NetFiles } from './netfiles';
-import { Collector } from './collector';
+import { namespaceGauge } from '../core/metrics';
+import { CollectorPlugin } from './collector';
 
-export class SnmpCollector implements Collector {
-  readonly name = 'snmp';
+const established = namespaceGauge({
+  key: 'established', falcon: 'estab', prom: 'sockpulse_tcp_established', otel: 'sockpulse.tcp.established', unit: '{connection}',
+  help: 'TCP connections in ESTABLISHED (and CLOSE_WAIT since Linux 6.10), IPv4+IPv6', source: 'snmp Tcp: CurrEstab',
+});
 
-  collect(_target: Target, files: NetFiles): Sample[] {
-    const estab = files.snmp().Tcp?.CurrEstab;
-    if (estab === undefined || estab < 0) {
-      files.malformed('snmp', ['Tcp CurrEstab']);
-      return [];
-    }
-    return [{ key: 'established', value: estab, kind: 'gauge' }];
-  }
-}
+export const snmp: CollectorPlugin<void> = {
+  name: 'snmp',
+  doc: 'established connections (snmp Tcp: CurrEstab)',
+  defaultEnabled: true,
+  metrics: [established],
+  create: () => ({
+    collect(_target, files) {
+      const estab = files.snmp().Tcp?.CurrEstab;
+      if (estab === undefined || estab < 0) {
+        files.malformed('snmp', ['Tcp CurrEstab']);
+        return [];
+      }
+      return [{ def: established, value: estab }];
+    },
+  }),
+};

@@ -1,24 +1,39 @@
-// The collect stage: every collector over every target, one target at a time, synchronously.
+// The collect stage: every enabled collector over every target, one target at a time,
+// synchronously (a read never yields; see procfs/read.ts). Each collector's time and errors are
+// measured here, not by the collector, and every sample is checked against what its collector
+// declared: an undeclared metric, or a host-wide one on a container, is a programming error
+// reported as a collect error, never emitted and never dropped silently.
 import { Sample, StageError, Target, TargetGoneError, TargetSamples } from '../core/model';
+import { MetricDef } from '../core/metrics';
 import { ProcReader, errnoCode, isGone, netnsInode } from '../procfs/read';
-import { NetFiles } from './netfiles';
 import { KeptFiles } from '../procfs/kept';
-import { Collector } from './collector';
-import { SockstatCollector } from './sockstat';
-import { SnmpCollector } from './snmp';
-import { SnmpCountersCollector } from './snmp-counters';
-
-export { Collector };
-
-export function defaultCollectors(): Collector[] {
-  return [new SockstatCollector(), new SnmpCollector(), new SnmpCountersCollector()];
-}
+import { NetFiles } from './netfiles';
+import { AnyCollectorPlugin, Collector } from './collector';
+import { COLLECTORS } from './registry';
 
 export interface CollectOutcome {
   results: TargetSamples[];
   errors: StageError[];
   /** Targets whose process left (or was replaced) between discovery and reading. */
   skipped: Target[];
+  /** Per collector: milliseconds over all targets, and errors, this cycle. */
+  collectors: Record<string, { ms: number; errors: number }>;
+}
+
+/** An enabled collector, built from its plugin and resolved configuration. */
+export interface ActiveCollector {
+  name: string;
+  collector: Collector;
+  declared: ReadonlySet<MetricDef>;
+}
+
+export function activeCollector(plugin: AnyCollectorPlugin, cfg?: unknown): ActiveCollector {
+  return { name: plugin.name, collector: plugin.create(cfg), declared: new Set(plugin.metrics) };
+}
+
+/** The collectors that are on by default, with no configuration (tests, benchmarks). */
+export function defaultCollectors(): ActiveCollector[] {
+  return COLLECTORS.filter((p) => p.defaultEnabled).map((p) => activeCollector(p, p.config?.resolve({}, {})));
 }
 
 export class CollectStage {
@@ -26,14 +41,16 @@ export class CollectStage {
 
   constructor(
     private readonly procRoot: string,
-    private readonly collectors: Collector[] = defaultCollectors(),
+    private readonly collectors: readonly ActiveCollector[] = defaultCollectors(),
   ) {}
 
   run(targets: Target[]): CollectOutcome {
-    const out: CollectOutcome = { results: [], errors: [], skipped: [] };
+    const out: CollectOutcome = { results: [], errors: [], skipped: [], collectors: {} };
+    const time = this.collectors.map(() => 0);
+    const errs = this.collectors.map(() => 0);
     for (const target of targets) {
       try {
-        const samples = this.collectOne(target, out.errors);
+        const samples = this.collectOne(target, out.errors, time, errs);
         if (samples.length > 0) out.results.push({ target, samples });
       } catch (err) {
         this.files.forget(NetFiles.identity(target));
@@ -42,6 +59,7 @@ export class CollectStage {
       }
     }
     this.files.sweep(); // descriptors of targets not read this cycle release their namespaces
+    this.collectors.forEach((c, i) => (out.collectors[c.name] = { ms: Math.round(time[i] * 100) / 100, errors: errs[i] }));
     return out;
   }
 
@@ -50,16 +68,29 @@ export class CollectStage {
     this.files.closeAll();
   }
 
-  private collectOne(target: Target, errors: StageError[]): Sample[] {
+  private collectOne(target: Target, errors: StageError[], time: number[], errs: number[]): Sample[] {
     const files = new NetFiles(this.files, this.procRoot, target);
     const samples: Sample[] = [];
-    for (const c of this.collectors) {
+    for (let i = 0; i < this.collectors.length; i++) {
+      const c = this.collectors[i];
+      const t0 = performance.now();
+      const seen = files.problems.length;
       try {
-        samples.push(...c.collect(target, files));
+        for (const s of c.collector.collect(target, files)) {
+          const wrong = misdeclared(c, s, target);
+          if (wrong) {
+            errs[i]++;
+            errors.push({ stage: 'collect', code: 'EUNDECLARED', message: `collector ${c.name}: ${wrong}`, subject: c.name });
+          } else samples.push(s);
+        }
       } catch (err) {
         if (err instanceof TargetGoneError) throw err;
+        errs[i]++;
         errors.push(toError(err, target)); // one bad file must not hide the other collectors' numbers
+      } finally {
+        time[i] += performance.now() - t0;
       }
+      errs[i] += files.problems.length - seen;
     }
     this.assertSameNamespace(target);
     for (const p of files.problems) errors.push(toError(p, target));
@@ -82,6 +113,14 @@ export class CollectStage {
     }
     if (inode !== target.netns) throw new TargetGoneError(target.pid);
   }
+}
+
+/** Why a sample may not be emitted, or undefined when it may. */
+function misdeclared(c: ActiveCollector, s: Sample, target: Target): string | undefined {
+  if (!c.declared.has(s.def)) return `emitted ${s.def?.key ?? String(s.def)}, which it did not declare`;
+  if (s.def.scope === 'host' && target.scope !== 'host') return `emitted the host-wide ${s.def.key} for a ${target.scope} target`;
+  if (s.def.scope === 'agent') return `emitted the agent metric ${s.def.key}`;
+  return undefined;
 }
 
 function toError(err: unknown, target: Target): StageError {

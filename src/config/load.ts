@@ -1,9 +1,12 @@
-// Loads the configuration once, at start: defaults < file (YAML or JSON) < environment < flags.
-// Unknown keys and bad values fail with the key's name; the result is frozen.
+// Loads the configuration once, at start (and on SIGHUP): defaults < file (YAML or JSON) <
+// environment < flags. Unknown keys and bad values fail with the key's name; the raw settings are
+// frozen and resolved (config/resolve.ts) into what the agent is built from.
 import * as fs from 'fs';
 import convict from 'convict';
-import { Settings, checkSettings, schema, schemaLeaves } from './schema';
 import { redactUrl } from '../core/secrets';
+import { registerFormats } from './formats';
+import { REGISTRIES, Registries, buildSchema, schemaLeaves } from './schema';
+import { Resolved, resolveSettings } from './resolve';
 
 export class ConfigError extends Error {
   readonly code = 'ECONFIG';
@@ -14,28 +17,38 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Flag values by dotted key, applied last. */
   overrides?: Record<string, unknown>;
+  /** The plugins to configure (the registries; others in tests). */
+  registries?: Registries;
 }
+
+/** The raw settings as convict read them: nested objects of key → value, frozen. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Settings = any;
 
 export interface Loaded {
   settings: Readonly<Settings>;
-  /** The effective configuration as JSON: sensitive values masked, URLs redacted (config/secrets.ts). */
+  resolved: Resolved;
+  /** The effective configuration as JSON: sensitive values masked, URLs redacted (core/secrets.ts). */
   printable(): string;
 }
 
 export function loadConfig(opts: LoadOptions = {}): Loaded {
+  registerFormats();
+  const registries = opts.registries ?? REGISTRIES;
+  const schema = buildSchema(registries);
   try {
     const env = opts.env ?? process.env;
-    const config = convict(schema, { env, args: [] });
+    const config = convict(schema as convict.Schema<unknown>, { env, args: [] });
     if (opts.file) config.load(readFile(opts.file));
     for (const [key, value] of Object.entries(opts.overrides ?? {})) {
       if (value !== undefined) config.set(key as never, value as never);
     }
     // A file may say `interval: 30` (a number); everything downstream takes the string form.
-    config.set('interval', String(config.get('interval')));
+    config.set('interval' as never, String(config.get('interval' as never)) as never);
     config.validate({ allowed: 'strict' });
     const settings = config.getProperties() as Settings;
-    checkSettings(settings, env);
-    return { settings: deepFreeze(settings), printable: () => printable(config.toString()) };
+    const resolved = resolveSettings(settings, env, registries);
+    return { settings: deepFreeze(settings), resolved, printable: () => printable(config.toString(), schema) };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError((err as Error).message);
@@ -43,9 +56,9 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
 }
 
 /** convict's JSON (`sensitive` keys already "[Sensitive]") with every `redact: 'url'` value redacted. */
-function printable(json: string): string {
+function printable(json: string, schema: ReturnType<typeof buildSchema>): string {
   const out = JSON.parse(json) as Record<string, unknown>;
-  for (const [key, leaf] of schemaLeaves()) {
+  for (const [key, leaf] of schemaLeaves(schema)) {
     if (leaf.redact !== 'url') continue;
     const path = key.split('.');
     const name = path.pop()!;

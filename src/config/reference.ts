@@ -1,8 +1,9 @@
 // The configuration reference in the README is generated from the schema, so it cannot drift:
-// `npm run docs` writes it into the README (src/docs.ts).
-import { SchemaLeaf, schemaLeaves } from './schema';
+// `npm run docs` writes it into the README (src/app/docs.ts).
+import { KeySpec } from '../core/config-section';
+import { schemaLeaves } from './schema';
 
-/** What the reference adds to the doc of a key marked `redact: 'url'` (config/secrets.ts). */
+/** What the reference adds to the doc of a key marked `redact: 'url'` (core/secrets.ts). */
 const REDACTED_URL = 'Its user, password, query values and fragment are masked wherever it is shown (logs, errors, --print-config).';
 
 function formatName(f: unknown): string {
@@ -12,7 +13,7 @@ function formatName(f: unknown): string {
   return String(f);
 }
 
-function row(key: string, v: SchemaLeaf): string {
+function row(key: string, v: KeySpec): string {
   const doc = v.redact === 'url' ? `${v.doc} ${REDACTED_URL}` : v.doc;
   return `| \`${key}\` | ${formatName(v.format)} | \`${JSON.stringify(v.default)}\` | ${v.env ? `\`${v.env}\`` : ''} | ${doc} |`;
 }

@@ -1,5 +1,6 @@
-// Labels that describe a network namespace, derived from the containers in it.
-import { ContainerRef } from './model';
+// Label maps, and the label keys a target carries (discover/labels.ts derives them from the
+// containers in a namespace; sinks emit them in TARGET_LABEL_KEYS order).
+import { Target } from './model';
 
 /**
  * A label map without a prototype. Label keys come from users (copy_labels) and from containers:
@@ -17,42 +18,23 @@ export function label(labels: Record<string, string>, key: string): string | und
   return Object.hasOwn(labels, key) ? labels[key] : undefined;
 }
 
-/** Docker/Kubernetes/Compose labels promoted to short, stable label names. */
-const WELL_KNOWN: Record<string, string> = {
-  'io.kubernetes.pod.name': 'pod',
-  'io.kubernetes.pod.namespace': 'namespace',
-  'io.kubernetes.pod.uid': 'pod_uid',
-  'io.kubernetes.container.name': 'kube_container',
-  'com.docker.compose.project': 'compose_project',
-  'com.docker.compose.service': 'compose_service',
-};
-
-/** A Kubernetes pod's sandbox ("pause") container: it owns the pod's namespace but runs no app. */
-export function isSandbox(c: ContainerRef): boolean {
-  return label(c.labels, 'io.kubernetes.docker.type') === 'podsandbox' || /^k8s_POD_/.test(c.name ?? '');
-}
+/**
+ * Label keys a target may carry, in a stable order: `scope` first, then what discovery sets
+ * (discover/labels.ts), then the configured copied labels.
+ */
+export const TARGET_LABEL_KEYS = [
+  'scope', 'container', 'container_id', 'image', 'pod', 'namespace', 'pod_uid', 'kube_container',
+  'compose_project', 'compose_service', 'netns_name',
+] as const;
 
 /**
- * One label set for a namespace that may hold several containers (a pod). Per-container values
- * (name, id, image) list the app containers, leaving out the pod's sandbox unless it is alone;
- * several values are joined with ',' in a stable order. A copied label whose members disagree
- * is joined the same way.
+ * The labels of a target as sinks emit them: its discovery labels plus `scope` (which nothing
+ * overrides). A namespace with neither a container nor a name gets `netns_name` = `netns-<inode>`
+ * (unchanged by every backend's escaping), so two of them never merge into one series.
  */
-export function namespaceLabels(members: ContainerRef[], copy: readonly string[]): Record<string, string> {
-  const out = labelMap();
-  if (members.length === 0) return out;
-  const apps = members.filter((c) => !isSandbox(c));
-  const shown = apps.length > 0 ? apps : members;
-  const put = (key: string, values: (string | undefined)[]): void => {
-    const distinct = [...new Set(values.filter((v): v is string => !!v))].sort();
-    if (distinct.length > 0) out[key] = distinct.join(',');
-  };
-  put('container', shown.map((c) => c.name));
-  put('container_id', shown.map((c) => c.id.slice(0, 12)));
-  put('image', shown.map((c) => c.image));
-  for (const [docker, short] of Object.entries(WELL_KNOWN)) {
-    put(short, (short === 'kube_container' ? apps : members).map((c) => label(c.labels, docker)));
-  }
-  for (const key of copy) put(key, members.map((c) => label(c.labels, key)));
+export function targetLabels(t: Target): Record<string, string> {
+  const out = labelMap(t.labels);
+  out.scope = t.scope;
+  if (t.scope === 'netns' && !out.netns_name) out.netns_name = `netns-${t.netns}`;
   return out;
 }

@@ -18,9 +18,8 @@ export function parseListen(listen: string, key = 'listen'): Listen {
   return { host: m[1] ?? (m[2] || undefined), port };
 }
 
-/** Starts `server` on the address; a failure (port in use) names the address and the key. */
-export function listenOn(server: http.Server, listen: string, key: string, what: string): Promise<AddressInfo> {
-  const { host, port } = parseListen(listen, key);
+/** Starts `server` on the parsed address; a failure (port in use) names the address as configured and the key. */
+export function listenOn(server: http.Server, { host, port }: Listen, listen: string, key: string, what: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       const e = new Error(`${what}: cannot listen on ${listen} (${key}): ${err.message}`, { cause: err });

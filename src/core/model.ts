@@ -1,5 +1,7 @@
-// The data that flows through the pipeline: schedule → discover → collect → deliver.
-import type { SelfSnapshot } from './self-stats';
+// The data that flows through the pipeline: schedule → discover → collect → deliver, and the three
+// seams between the stages (Discovery, the collect stage's Collector in collect/collector.ts, Sink).
+// Imports only core/metrics' types: every other module may import this one.
+import type { MetricDef } from './metrics';
 
 /** Where a target's network namespace comes from. */
 export type Scope = 'host' | 'container' | 'netns';
@@ -30,17 +32,14 @@ export interface Target {
   labels: Record<string, string>;
 }
 
-export type SampleKind = 'gauge' | 'counter';
-
 /**
- * One number read from the kernel. `hostWide` samples describe the whole host whatever
- * namespace they were read in; they are only ever emitted for the host target.
+ * One number read from the kernel, with the definition its collector declared: key, kind
+ * (gauge/counter) and scope. A `host`-scoped sample describes the whole host whatever namespace
+ * it was read in; the collect stage keeps it on the host target only.
  */
 export interface Sample {
-  key: string;
+  def: MetricDef;
   value: number;
-  kind: SampleKind;
-  hostWide?: boolean;
 }
 
 export interface TargetSamples {
@@ -65,12 +64,16 @@ export interface CycleStats {
   errors: number;
   /** Which discovery source produced the targets (auto resolves to docker or procfs). */
   discovery: string;
+  /** Per collector: milliseconds spent over all targets, and errors, this cycle. */
+  collectors: Record<string, { ms: number; errors: number }>;
 }
 
 /** Everything one cycle produced; every sink receives the same batch. */
 export interface Batch {
   /** Unix seconds, aligned down to the interval. */
   timestamp: number;
+  /** The schedule's period in seconds (a cron schedule's longest gap): Open-Falcon's `step`. */
+  step: number;
   host: string;
   kernel: string;
   cycle: CycleStats;
@@ -94,6 +97,22 @@ export interface Sink {
   start(): Promise<void>;
   write(batch: Batch, signal: AbortSignal): Promise<SinkResult>;
   close(): Promise<void>;
+  /**
+   * The wire encoding of what it buffers (e.g. `falcon/json`, `otlp/http/protobuf`), for sinks that
+   * buffer: a reload hands buffered payloads from one instance to its replacement only when both
+   * say the same.
+   */
+  readonly encoding?: string;
+  /** Reload: gives up its buffered payloads (oldest first) and stops, sending and counting nothing. */
+  handOver?(): Promise<Handover>;
+  /** Reload: takes over a previous instance's payloads, to be sent before its own. */
+  adopt?(h: Handover): void;
+}
+
+/** What one sink instance hands its replacement on a reload. */
+export interface Handover {
+  encoding: string;
+  payloads: unknown[];
 }
 
 export interface DiscoveryResult {
@@ -101,6 +120,11 @@ export interface DiscoveryResult {
   errors: StageError[];
   /** The source that answered (for `auto`: docker or procfs). */
   source: string;
+  /**
+   * Set when the source could not list anything at all (its daemon is down): why. The result then
+   * holds the host target only, and `auto` moves on to the next source.
+   */
+  down?: string;
   /** Namespaces found but not readable through any live process (e.g. an empty named netns). */
   skipped: number;
 }
@@ -118,4 +142,28 @@ export class TargetGoneError extends Error {
   constructor(readonly pid: number, cause?: unknown) {
     super(`process ${pid} exited before its namespace could be read`, { cause });
   }
+}
+
+export interface SinkCounters {
+  sent: number;
+  retried: number;
+  invalid: number;
+  /** reason → points dropped (buffer_full, rejected, invalid_local, …). */
+  dropped: Record<string, number>;
+  /** Points waiting to be sent. */
+  buffered: number;
+  /** Unix seconds of the last successful delivery; null before the first. */
+  last_success: number | null;
+}
+
+/** The agent's own counters as one cycle's batch carries them (core/self-stats.ts keeps them). */
+export interface SelfSnapshot {
+  cycles: number;
+  ticks_skipped: number;
+  /** Duration of the previous cycle's delivery (this cycle's is not known when the batch is made). */
+  deliver_ms: number | null;
+  errors: { discover: number; collect: number; deliver: number };
+  /** Errors per collector since start. */
+  collector_errors: Record<string, number>;
+  sinks: Record<string, SinkCounters>;
 }

@@ -2,32 +2,17 @@
 // what was sent, retried, dropped (by reason) and found invalid. One instance per agent; every
 // batch carries a snapshot, so self-metrics go out through the same sinks as the data.
 
-export interface SinkCounters {
-  sent: number;
-  retried: number;
-  invalid: number;
-  /** reason → points dropped (buffer_full, rejected, invalid_local, …). */
-  dropped: Record<string, number>;
-  /** Points waiting to be sent. */
-  buffered: number;
-  /** Unix seconds of the last successful delivery; null before the first. */
-  last_success: number | null;
-}
+import type { SelfSnapshot, SinkCounters } from './model';
 
-export interface SelfSnapshot {
-  cycles: number;
-  ticks_skipped: number;
-  /** Duration of the previous cycle's delivery (this cycle's is not known when the batch is made). */
-  deliver_ms: number | null;
-  errors: { discover: number; collect: number; deliver: number };
-  sinks: Record<string, SinkCounters>;
-}
+export type { SelfSnapshot, SinkCounters };
 
 export class SelfStats {
   cycles = 0;
   ticksSkipped = 0;
   deliverMs: number | null = null;
   readonly errors = { discover: 0, collect: 0, deliver: 0 };
+  /** collector name → errors since start. */
+  readonly collectorErrors = new Map<string, number>();
   private readonly sinks = new Map<string, SinkCounters>();
 
   /** The counters a sink updates; created on first use. */
@@ -43,7 +28,14 @@ export class SelfStats {
   snapshot(): SelfSnapshot {
     const sinks: Record<string, SinkCounters> = {};
     for (const [name, c] of this.sinks) sinks[name] = { ...c, dropped: { ...c.dropped } };
-    return { cycles: this.cycles, ticks_skipped: this.ticksSkipped, deliver_ms: this.deliverMs, errors: { ...this.errors }, sinks };
+    return {
+      cycles: this.cycles,
+      ticks_skipped: this.ticksSkipped,
+      deliver_ms: this.deliverMs,
+      errors: { ...this.errors },
+      collector_errors: Object.fromEntries(this.collectorErrors),
+      sinks,
+    };
   }
 }
 

@@ -1,24 +1,26 @@
-// The canonical statistics and where each one lives.
-import { SampleKind, TargetSamples } from './model';
+// The six per-namespace statistics of the JSON contract and the table, and reading a target's
+// samples back by key. Which numbers are host-wide is decided once, by each metric's declared scope.
+import { TargetSamples } from './model';
+import { MetricDef } from './metrics';
 
 /** The six per-namespace statistics, in display order. `orphan` is only ever the host's. */
 export const CORE_STATS = ['established', 'inuse', 'timewait', 'orphan', 'total', 'udp'] as const;
-export type CoreStat = (typeof CORE_STATS)[number];
-
-/** Kernel numbers that are the same in every namespace: reported once, for the host. */
-export const HOST_WIDE_STATS = ['orphan', 'tcp_alloc', 'tcp_mem_pages', 'udp_mem_pages'] as const;
-export type HostWideStat = (typeof HOST_WIDE_STATS)[number];
 
 /** key → value for a target's namespace-scoped samples of one kind; host-wide ones are left out. */
-export function namespaceValues(r: TargetSamples, kind: SampleKind = 'gauge'): Map<string, number> {
+export function namespaceValues(r: TargetSamples, kind: MetricDef['kind'] = 'gauge'): Map<string, number> {
   const m = new Map<string, number>();
-  for (const s of r.samples) if (!s.hostWide && s.kind === kind) m.set(s.key, s.value);
+  for (const s of r.samples) if (s.def.scope === 'namespace' && s.def.kind === kind) m.set(s.def.key, s.value);
   return m;
 }
 
 /** key → value of the host-wide samples (only the host target carries them). */
 export function hostWideValues(results: TargetSamples[]): Map<string, number> {
   const m = new Map<string, number>();
-  for (const r of results) for (const s of r.samples) if (s.hostWide) m.set(s.key, s.value);
+  for (const r of results) for (const s of r.samples) if (s.def.scope === 'host') m.set(s.def.key, s.value);
   return m;
+}
+
+/** The keys of the host-wide metrics in a catalog, in its order. */
+export function hostWideKeys(catalog: readonly MetricDef[]): string[] {
+  return catalog.filter((d) => d.scope === 'host').map((d) => d.key);
 }

@@ -1,47 +1,52 @@
-// Builds the enabled sinks. Each gets its own counters in the agent's SelfStats.
-import { Settings } from '../config/schema';
+// Builds the sinks a configuration enables. Each gets its own counters in the agent's SelfStats
+// and only its own resolved section; a sink's library is loaded when the sink is built.
 import { Logger } from '../core/log';
+import { MetricDef } from '../core/metrics';
 import { Sink } from '../core/model';
 import { SelfStats } from '../core/self-stats';
-import { SinkContext } from './context';
-import { StdoutSink } from './stdout/sink';
+import { AnySinkPlugin } from './plugin';
 
-// Each backend's library is loaded only when its sink is enabled (OpenTelemetry alone costs
-// ~15 MB of RSS, prom-client ~11 MB): an agent pushing to Open-Falcon carries neither.
-/* eslint-disable @typescript-eslint/no-require-imports */
-const load = {
-  falcon: () => (require('./falcon/sink') as typeof import('./falcon/sink')).FalconSink,
-  statsd: () => (require('./statsd/sink') as typeof import('./statsd/sink')).StatsdSink,
-  otlp: () => (require('./otlp/sink') as typeof import('./otlp/sink')).OtlpSink,
-  prometheus: () => (require('./prometheus/sink') as typeof import('./prometheus/sink')).PrometheusSink,
-};
-/* eslint-enable @typescript-eslint/no-require-imports */
+/** A sink as the configuration resolved it. */
+export interface SinkSpec {
+  plugin: AnySinkPlugin;
+  enabled: boolean;
+  /** The resolved section: present when enabled, or when the sink runs in --once regardless. */
+  cfg?: unknown;
+  /**
+   * What the sink's behaviour depends on (its raw section and the shared context it is given):
+   * a reload keeps a running sink whose identity is unchanged.
+   */
+  identity: string;
+}
 
 export interface SinkEnv {
   log: Logger;
   stats: SelfStats;
   hostname: string;
-  stepSeconds: number;
   version: string;
-  /** --once: a pull endpoint that would vanish at exit is not started. */
+  copyLabels: readonly string[];
+  catalog: readonly MetricDef[];
+  /** --once: a pull endpoint that would vanish at exit is not started; stdout always is. */
   once: boolean;
 }
 
-export function createSinks(s: Settings, env: SinkEnv): Sink[] {
-  const ctx = (name: string): SinkContext => ({
+/** The specs of the sinks that run in this mode. */
+export function activeSinks(specs: readonly SinkSpec[], once: boolean): SinkSpec[] {
+  return specs.filter((s) => (once && s.plugin.once ? s.plugin.once === 'always' : s.enabled));
+}
+
+export function buildSink(spec: SinkSpec, env: SinkEnv): Sink {
+  const name = spec.plugin.name;
+  return spec.plugin.create(spec.cfg, {
     log: env.log.child({ sink: name }),
     counters: env.stats.sink(name),
     hostname: env.hostname,
-    stepSeconds: env.stepSeconds,
     version: env.version,
-    copyLabels: s.docker.copy_labels,
+    copyLabels: env.copyLabels,
+    catalog: env.catalog,
   });
-  const k = s.sinks;
-  const sinks: Sink[] = [];
-  if (s.output.enabled || env.once) sinks.push(new StdoutSink(s.output.format as 'table' | 'json'));
-  if (k.falcon.enabled) sinks.push(new (load.falcon())(k.falcon, ctx('falcon')));
-  if (k.statsd.enabled) sinks.push(new (load.statsd())(k.statsd, ctx('statsd')));
-  if (k.otlp.enabled) sinks.push(new (load.otlp())(k.otlp, ctx('otlp')));
-  if (k.prometheus.enabled && !env.once) sinks.push(new (load.prometheus())(k.prometheus, ctx('prometheus')));
-  return sinks;
+}
+
+export function buildSinks(specs: readonly SinkSpec[], env: SinkEnv): Sink[] {
+  return activeSinks(specs, env.once).map((s) => buildSink(s, env));
 }

@@ -1,8 +1,10 @@
 // A batch as a flat list of points, each with its metric definition and labels. Sinks map points
 // to their wire format; they never walk the batch themselves.
 import { Batch, Target } from '../core/model';
-import { MetricDef, agentMetricDef, metricDef } from '../core/metrics';
-import { labelMap } from '../core/labels';
+import { MetricDef, agentMetricDef } from '../core/metrics';
+import { TARGET_LABEL_KEYS, targetLabels } from '../core/labels';
+
+export { TARGET_LABEL_KEYS, targetLabels };
 
 export interface Point {
   def: MetricDef;
@@ -13,34 +15,12 @@ export interface Point {
   labels: Record<string, string>;
 }
 
-/**
- * Label keys a target may carry, in a stable order: `scope` first, then what discovery sets
- * (discovery/labels.ts), then the configured copied Docker labels.
- */
-export const TARGET_LABEL_KEYS = [
-  'scope', 'container', 'container_id', 'image', 'pod', 'namespace', 'pod_uid', 'kube_container',
-  'compose_project', 'compose_service', 'netns_name',
-] as const;
-
-/**
- * The labels of a target as sinks emit them: its discovery labels plus `scope` (which nothing
- * overrides). A namespace with neither a container nor a name gets `netns_name` = `netns-<inode>`
- * (unchanged by every backend's escaping), so two of them never merge into one series.
- */
-export function targetLabels(t: Target): Record<string, string> {
-  const out = labelMap(t.labels);
-  out.scope = t.scope;
-  if (t.scope === 'netns' && !out.netns_name) out.netns_name = `netns-${t.netns}`;
-  return out;
-}
-
 export function batchPoints(batch: Batch, withSelf = true): Point[] {
   const out: Point[] = [];
   for (const r of batch.results) {
     for (const s of r.samples) {
-      const def = metricDef(s.key);
-      if (!def) continue; // a collector's sample without a catalog entry is not emitted
-      out.push(s.hostWide ? { def, value: s.value, labels: {} } : { def, value: s.value, target: r.target, labels: {} });
+      // Host-wide numbers describe no namespace: no target, no target labels.
+      out.push(s.def.scope === 'host' ? { def: s.def, value: s.value, labels: {} } : { def: s.def, value: s.value, target: r.target, labels: {} });
     }
   }
   if (withSelf) out.push(...selfPoints(batch));
@@ -61,6 +41,8 @@ function selfPoints(batch: Batch): Point[] {
     ...p('cycles', s.cycles),
     ...p('ticks_skipped', s.ticks_skipped),
     ...Object.entries(s.errors).flatMap(([stage, n]) => p('errors', n, { stage })),
+    ...Object.entries(c.collectors).flatMap(([collector, k]) => p('collector.duration_ms', k.ms, { collector })),
+    ...Object.entries(s.collector_errors).flatMap(([collector, n]) => p('collector.errors', n, { collector })),
     ...Object.entries(s.sinks).flatMap(([sink, k]) => [
       ...p('sink.sent', k.sent, { sink }),
       ...p('sink.retried', k.retried, { sink }),

@@ -28,23 +28,6 @@ export interface PushQueueOptions<T> {
   random?: () => number;
 }
 
-/** The `sinks.<name>` delivery keys every push sink has (config/schema.ts `delivery`). */
-export interface DeliverySettings {
-  buffer_points: number;
-  attempts: number;
-  backoff_initial: number;
-  backoff_max: number;
-}
-
-/** Queue options from a sink's delivery settings (seconds in the config, ms here). */
-export function deliveryOptions(cfg: DeliverySettings): Pick<PushQueueOptions<unknown>, 'maxPoints' | 'backoff' | 'attemptsPerDrain'> {
-  return {
-    maxPoints: cfg.buffer_points,
-    backoff: { initialMs: cfg.backoff_initial * 1000, maxMs: cfg.backoff_max * 1000 },
-    attemptsPerDrain: cfg.attempts,
-  };
-}
-
 export class PushQueue<T> {
   private readonly queue: T[] = [];
   private points = 0;

@@ -1,37 +1,48 @@
-// `auto`: Docker when the engine answers, else every namespace under /proc. Decided every cycle,
-// so an engine that starts or stops later is followed without a restart; a change is logged once.
-// On a unix-socket endpoint that does not exist, Docker is not even tried — and its client (with
-// dockerode, ~23 MB of RSS) is only built once the socket appears.
-import * as fs from 'fs';
+// `auto`: the first runtime that answers, else every namespace under /proc. Runtimes are tried in
+// the registry's order (discover/registry.ts) — today Docker — and decided every cycle, so an
+// engine that starts or stops later is followed without a restart; a change is logged once. A
+// runtime whose socket does not exist is not even tried, and its client (dockerode alone is
+// ~23 MB of RSS) is only built once the socket appears.
 import { Discovery, DiscoveryResult } from '../core/model';
 
-/** Error code when the engine cannot be listed at all (docker.ts); `auto` falls back on it. */
-export const ENGINE_DOWN = 'EDOCKERDOWN';
+export interface AutoCandidate {
+  name: string;
+  /** Whether to try it now (its socket exists); cheap, no connection. */
+  present(): boolean;
+  /** Why it is not tried, for the log. */
+  absent(): string;
+  make(): Discovery;
+}
 
 export class AutoDiscovery implements Discovery {
   readonly name = 'auto';
   private current: string | undefined;
-  private docker: Discovery | undefined;
+  private readonly built = new Map<string, Discovery>();
 
   constructor(
-    private readonly makeDocker: () => Discovery,
-    private readonly procfs: Discovery,
-    /** The engine's unix socket path, or undefined for a TCP endpoint (always tried). */
-    private readonly socketPath: string | undefined,
+    private readonly candidates: readonly AutoCandidate[],
+    private readonly fallback: Discovery,
     private readonly onSwitch: (source: string, reason?: string) => void,
   ) {}
 
   async discover(signal: AbortSignal): Promise<DiscoveryResult> {
-    let down: string | undefined;
-    if (this.socketPath !== undefined && !fs.existsSync(this.socketPath)) {
-      down = `no Docker socket at ${this.socketPath}`;
-    } else {
-      this.docker ??= this.makeDocker();
-      const viaDocker = await this.docker.discover(signal);
-      down = viaDocker.errors.find((e) => e.code === ENGINE_DOWN)?.message;
-      if (down === undefined) return this.switched(viaDocker);
+    const reasons: string[] = [];
+    for (const c of this.candidates) {
+      if (!c.present()) {
+        reasons.push(c.absent());
+        continue;
+      }
+      let source = this.built.get(c.name);
+      if (!source) this.built.set(c.name, (source = c.make()));
+      const result = await source.discover(signal);
+      if (result.down === undefined) return this.switched(result);
+      reasons.push(result.down);
     }
-    return this.switched(await this.procfs.discover(signal), down);
+    return this.switched(await this.fallback.discover(signal), reasons.join('; ') || undefined);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.built.values()].map((d) => d.close?.()));
   }
 
   private switched(result: DiscoveryResult, reason?: string): DiscoveryResult {

@@ -1,7 +1,8 @@
 // Turns processes (and the containers they belong to) into one target per network namespace.
 import { ContainerRef, Scope, Target } from '../core/model';
 import { ProcReader, isGone, netnsInode } from '../procfs/read';
-import { labelMap, namespaceLabels } from '../core/labels';
+import { labelMap } from '../core/labels';
+import { namespaceLabels } from './labels';
 import { pidStartTime } from './proc-scan';
 import { hasPtraceCap } from './common';
 

@@ -8,6 +8,7 @@ import { ProcReader } from '../procfs/read';
 import { Member, groupTargets, resolveHost } from './group';
 import { scanNamespaces } from './proc-scan';
 import { DiscoveryOptions, deniedErrors, failed } from './common';
+import { DiscoveryPlugin } from './plugin';
 
 export class NetnsDiscovery implements Discovery {
   readonly name = 'netns';
@@ -71,3 +72,21 @@ function listNamed(root: string): [string, number][] {
   }
   return out;
 }
+
+export const netns: DiscoveryPlugin<{ root: string }> = {
+  name: 'netns',
+  doc: 'named namespaces under netns_root (ip netns), read through a process inside each',
+  config: {
+    path: 'discovery',
+    schema: {
+      netns_root: {
+        doc: 'Directory of named network namespaces (ip netns).',
+        format: String,
+        default: '/run/netns',
+        env: 'SOCKPULSE_NETNS_ROOT',
+      },
+    },
+    resolve: (raw) => ({ root: String(raw.netns_root) }),
+  },
+  create: (cfg, shared) => new NetnsDiscovery({ ...shared, netnsRoot: cfg.root }),
+};

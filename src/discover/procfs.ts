@@ -8,6 +8,7 @@ import { labelMap } from '../core/labels';
 import { Member, groupTargets, resolveHost } from './group';
 import { scanNamespaces } from './proc-scan';
 import { DiscoveryOptions, deniedErrors, failed } from './common';
+import { DiscoveryPlugin } from './plugin';
 
 /**
  * What is known of a process from earlier cycles. Keyed by pid and valid only while the pid is in
@@ -129,3 +130,9 @@ export class ProcfsDiscovery implements Discovery {
     return { id: c.id, labels: labelMap(c.podUid ? { 'io.kubernetes.pod.uid': c.podUid } : {}) };
   }
 }
+
+export const procfs: DiscoveryPlugin<void> = {
+  name: 'procfs',
+  doc: 'every network namespace of every process under the proc root, containers named from their cgroups; no runtime needed',
+  create: (_cfg, shared) => new ProcfsDiscovery(shared),
+};

@@ -5,9 +5,18 @@ import * as cron from 'node-cron';
 export interface Interval {
   /** node-cron expression (6 fields, with seconds). */
   cron: string;
-  /** The period in seconds, when the schedule is a fixed interval. */
-  seconds?: number;
+  /**
+   * The period in seconds: the interval, or for a cron expression the longest gap between two of
+   * its next CRON_SAMPLE firings (every 5 minutes → 300; 9:00 and 17:00 daily → 57600). Used for
+   * the Open-Falcon step, timestamp alignment and the /readyz window.
+   */
+  period: number;
+  /** A fixed interval of seconds (timestamps align down to it), not a cron expression. */
+  fixed: boolean;
 }
+
+/** Firings of a cron expression looked at to find its period. */
+export const CRON_SAMPLE = 64;
 
 const ALLOWED =
   'seconds dividing a minute (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30), minutes dividing an hour (60, 120, 180, 240, 300, 360, 600, 900, 1200, 1800), ' +
@@ -19,10 +28,10 @@ export function parseInterval(value: string): Interval {
     const s = Number(v);
     const expr = cronFor(s);
     if (!expr) throw new Error(`${s} cannot be kept aligned to the clock; use ${ALLOWED}`);
-    return { cron: expr, seconds: s };
+    return { cron: expr, period: s, fixed: true };
   }
   const fields = v.split(/\s+/).length;
-  if ((fields === 5 || fields === 6) && cron.validate(v)) return { cron: v };
+  if ((fields === 5 || fields === 6) && cron.validate(v)) return { cron: v, period: cronPeriod(v), fixed: false };
   throw new Error(`"${value}" is neither a number of seconds nor a valid cron expression; use ${ALLOWED}`);
 }
 
@@ -33,10 +42,23 @@ function cronFor(s: number): string | undefined {
   return undefined;
 }
 
-/** Unix seconds of `at`, aligned down to the period (or to the second for cron schedules). */
-export function alignedTimestamp(at: Date, seconds?: number): number {
+/** The longest gap, in seconds, between consecutive firings of a valid cron expression. */
+function cronPeriod(expr: string): number {
+  const task = cron.createTask(expr, () => undefined);
+  try {
+    const runs = task.getNextRuns(CRON_SAMPLE).map((d) => d.getTime());
+    let longest = 0;
+    for (let i = 1; i < runs.length; i++) longest = Math.max(longest, runs[i] - runs[i - 1]);
+    return Math.max(1, Math.round(longest / 1000));
+  } finally {
+    void task.destroy();
+  }
+}
+
+/** Unix seconds of `at`, aligned down to a fixed interval (to the second for cron schedules). */
+export function alignedTimestamp(at: Date, interval?: Pick<Interval, 'period' | 'fixed'>): number {
   const t = Math.floor(at.getTime() / 1000);
-  return seconds ? t - (t % seconds) : t;
+  return interval?.fixed ? t - (t % interval.period) : t;
 }
 
 /**

@@ -4,7 +4,7 @@ import * as os from 'os';
 import { Batch, Discovery, Sink, SinkResult, StageError } from '../core/model';
 import { CollectStage } from '../collect/stage';
 import { Logger } from '../core/log';
-import { alignedTimestamp } from './interval';
+import { Interval, alignedTimestamp } from './interval';
 import { SelfStats } from '../core/self-stats';
 
 export interface AgentOptions {
@@ -13,8 +13,8 @@ export interface AgentOptions {
   sinks: Sink[];
   log: Logger;
   hostname: string;
-  /** Period in seconds for timestamp alignment (undefined for cron schedules). */
-  stepSeconds?: number;
+  /** The schedule: its period is each batch's step, and fixed intervals align timestamps. */
+  interval: Pick<Interval, 'period' | 'fixed'>;
   cycleTimeoutMs: number;
   /** Shared with the sinks, which count what they send and drop. */
   stats?: SelfStats;
@@ -67,8 +67,9 @@ export class Agent {
   }
 
   /** Releases what collection holds between cycles (kept proc files, and the namespaces they pin). */
-  close(): void {
+  async close(): Promise<void> {
     this.o.collect.close();
+    await this.o.discovery.close?.();
   }
 
   /** Ends the running cycle now, as its deadline would: pushes under way stop, their points stay buffered. */
@@ -102,11 +103,16 @@ export class Agent {
     const errors: StageError[] = [...found.errors, ...collected.errors];
     this.stats.errors.discover += found.errors.length;
     this.stats.errors.collect += collected.errors.length;
+    for (const [name, c] of Object.entries(collected.collectors)) {
+      if (c.errors > 0) this.stats.collectorErrors.set(name, (this.stats.collectorErrors.get(name) ?? 0) + c.errors);
+      else if (!this.stats.collectorErrors.has(name)) this.stats.collectorErrors.set(name, 0);
+    }
     this.stats.cycles++;
     for (const e of errors) this.o.log.warn({ stage: e.stage, code: e.code, subject: e.subject }, e.message);
 
     const batch: Batch = {
-      timestamp: alignedTimestamp(at, this.o.stepSeconds),
+      timestamp: alignedTimestamp(at, this.o.interval),
+      step: this.o.interval.period,
       host: this.o.hostname,
       kernel: os.release(),
       cycle: {
@@ -116,6 +122,7 @@ export class Agent {
         skipped: found.skipped + collected.skipped.length,
         errors: errors.length,
         discovery: found.source,
+        collectors: collected.collectors,
       },
       results: collected.results,
       errors,

@@ -27,7 +27,7 @@ export function fixturePipeline(o: PipelineOptions = {}): Agent {
     sinks: o.sinks ?? [],
     log: o.log ?? createLogger('silent'),
     hostname: 'fixture-host',
-    stepSeconds: 60,
+    interval: { period: 60, fixed: true },
     cycleTimeoutMs: o.cycleTimeoutMs ?? 5000,
     ...(o.stats ? { stats: o.stats } : {}),
   });

@@ -68,7 +68,7 @@ describeRoot('network namespaces on the real kernel', () => {
     const out = collect.run([await discoverOne(p.netnsInode)]);
     const counters = Object.fromEntries(namespaceValues(out.results[0], 'counter'));
     expect(counters).toMatchObject({ tcp_active_opens: 10, tcp_passive_opens: 10, tcp_attempt_fails: 0, udp_no_ports: 0 });
-    expect(out.results[0].samples.filter((s) => s.kind === 'counter').every((s) => !s.hostWide)).toBe(true);
+    expect(out.results[0].samples.filter((s) => s.def.kind === 'counter').every((s) => s.def.scope === 'namespace')).toBe(true);
   });
 
   it('keeps namespaces apart: each sees only its own sockets', async () => {
@@ -89,8 +89,8 @@ describeRoot('network namespaces on the real kernel', () => {
     const out = collect.run(found.targets);
     const hosts = out.results.filter((r) => r.target.scope === 'host');
     expect(hosts).toHaveLength(1);
-    expect(hosts[0].samples.filter((s) => s.hostWide).map((s) => s.key).sort()).toEqual(['orphan', 'tcp_alloc', 'tcp_mem_pages', 'udp_mem_pages']);
-    for (const r of out.results.filter((x) => x.target.scope !== 'host')) expect(r.samples.some((s) => s.hostWide)).toBe(false);
+    expect(hosts[0].samples.filter((s) => s.def.scope === 'host').map((s) => s.def.key).sort()).toEqual(['orphan', 'tcp_alloc', 'tcp_mem_pages', 'udp_mem_pages']);
+    for (const r of out.results.filter((x) => x.target.scope !== 'host')) expect(r.samples.some((s) => s.def.scope === 'host')).toBe(false);
     expect(out.results.some((r) => r.target.netns === p.netnsInode)).toBe(true);
   });
 

@@ -5,11 +5,11 @@ import * as http from 'http';
 import * as net from 'net';
 import { Writable } from 'stream';
 import { fixturePipeline } from '../helpers/pipeline';
-import { Settings } from '../../src/config/schema';
+import { resolveSection, sinkContext } from '../helpers/sinks';
+import { falcon } from '../../src/deliver/falcon/plugin';
 import { createLogger } from '../../src/core/log';
 import { Batch, Sink } from '../../src/core/model';
 import { SelfStats } from '../../src/core/self-stats';
-import { metricDef } from '../../src/core/metrics';
 import { FalconSink } from '../../src/deliver/falcon/sink';
 import { FailMode, FalconReceiver, ReceivedItem } from '../helpers/falcon-receiver';
 
@@ -17,8 +17,8 @@ const T0 = 1_700_000_059_000; // aligned down to 1_700_000_040
 const at = (cycle: number) => new Date(T0 + cycle * 60_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type FalconSettings = Settings['sinks']['falcon'];
-const settings = (url: string, over: Partial<FalconSettings> = {}): FalconSettings => ({
+type FalconSettings = Record<string, unknown>;
+const settings = (url: string, over: FalconSettings = {}) => ({
   enabled: true, url, endpoint: '{host}', prefix: 'sockpulse', timeout: 1, batch_size: 500,
   buffer_points: 100_000, attempts: 3, backoff_initial: 0.01, backoff_max: 0.04, ...over,
 });
@@ -27,13 +27,11 @@ const settings = (url: string, over: Partial<FalconSettings> = {}): FalconSettin
 const pipeline = (sinks: Sink[], stats: SelfStats, cycleTimeoutMs: number) => fixturePipeline({ sinks, stats, cycleTimeoutMs });
 
 /** The pipeline delivering to a FalconSink, whose debug log is kept in `lines`. */
-function setup(url: string, over: Partial<FalconSettings> = {}, cycleTimeoutMs = 3000) {
+function setup(url: string, over: FalconSettings = {}, cycleTimeoutMs = 3000) {
   const stats = new SelfStats();
   const lines: string[] = [];
   const log = createLogger('debug', new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
-  const sink = new FalconSink(settings(url, over), {
-    log, counters: stats.sink('falcon'), hostname: 'fixture-host', stepSeconds: 60, version: '0.1.0', copyLabels: [],
-  });
+  const sink = new FalconSink(resolveSection(falcon, settings(url, over)), sinkContext('falcon', { log, stats, hostname: 'fixture-host' }));
   return { sink, agent: pipeline([sink], stats, cycleTimeoutMs), counters: stats.sink('falcon'), lines };
 }
 
@@ -44,7 +42,7 @@ async function fixtureBatch(cycle = 0): Promise<Batch> {
 
 /** Kernel samples of a batch as [metric, value], for comparison with what arrived (agent points aside). */
 function kernelSamples(batch: Batch): string[] {
-  return batch.results.flatMap((r) => r.samples.map((s) => `sockpulse.${metricDef(s.key)!.falcon}=${s.value}`)).sort();
+  return batch.results.flatMap((r) => r.samples.map((s) => `sockpulse.${s.def.falcon}=${s.value}`)).sort();
 }
 const kernelItems = (items: ReceivedItem[]) => items.filter((i) => !i.metric.startsWith('sockpulse.agent.')).map((i) => `${i.metric}=${i.value}`).sort();
 
@@ -162,8 +160,8 @@ describe('FalconSink delivers real cycles', () => {
     for (const i of rx.items) expect(i).toMatchObject({ via: 'transfer', endpoint: 'fixture-host', step: 60, timestamp: 1_700_000_040 });
     expect(kernelItems(rx.items)).toEqual(kernelSamples(batch));
     for (const i of rx.items) {
-      const key = batch.results.flatMap((r) => r.samples).find((s) => `sockpulse.${metricDef(s.key)!.falcon}` === i.metric)?.key;
-      if (key) expect(i.counterType).toBe(metricDef(key)!.kind === 'counter' ? 'COUNTER' : 'GAUGE');
+      const def = batch.results.flatMap((r) => r.samples).find((s) => `sockpulse.${s.def.falcon}` === i.metric)?.def;
+      if (def) expect(i.counterType).toBe(def.kind === 'counter' ? 'COUNTER' : 'GAUGE');
     }
 
     const byTags = (tags: Record<string, string>) =>
@@ -387,10 +385,9 @@ describe('FalconSink.close', () => {
   });
 
   it('rejects a bad url, endpoint template or prefix, naming the key', () => {
-    const ctx = { log: createLogger('silent'), counters: new SelfStats().sink('falcon'), hostname: 'h', stepSeconds: 60, version: '0', copyLabels: [] };
-    expect(() => new FalconSink(settings('127.0.0.1:1988/v1/push'), ctx)).toThrow(/sinks\.falcon\.url/);
-    expect(() => new FalconSink(settings('ftp://h/v1/push'), ctx)).toThrow(/sinks\.falcon\.url/);
-    expect(() => new FalconSink(settings(rx.agentUrl, { endpoint: '{node}' }), ctx)).toThrow(/sinks\.falcon\.endpoint/);
-    expect(() => new FalconSink(settings(rx.agentUrl, { prefix: 'a/b' }), ctx)).toThrow(/sinks\.falcon\.prefix/);
+    expect(() => resolveSection(falcon, settings('127.0.0.1:1988/v1/push'))).toThrow(/sinks\.falcon\.url/);
+    expect(() => resolveSection(falcon, settings('ftp://h/v1/push'))).toThrow(/sinks\.falcon\.url/);
+    expect(() => resolveSection(falcon, settings(rx.agentUrl, { endpoint: '{node}' }))).toThrow(/sinks\.falcon\.endpoint/);
+    expect(() => resolveSection(falcon, settings(rx.agentUrl, { prefix: 'a/b' }))).toThrow(/sinks\.falcon\.prefix/);
   });
 });

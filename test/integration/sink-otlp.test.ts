@@ -10,12 +10,13 @@ import * as path from 'path';
 import { PassThrough } from 'stream';
 import { Agent } from '../../src/schedule/tick';
 import { CollectStage } from '../../src/collect/stage';
-import type { Settings } from '../../src/config/schema';
+import { resolveSection, sinkContext } from '../helpers/sinks';
+import { otlp } from '../../src/deliver/otlp/plugin';
 import { ProcfsDiscovery } from '../../src/discover/procfs';
 import { createLogger } from '../../src/core/log';
 import { Batch, Sink } from '../../src/core/model';
 import { SelfStats } from '../../src/core/self-stats';
-import { kernelPageSize } from '../../src/core/metrics';
+import { kernelPageSize } from '../helpers/metrics';
 import { OtlpSink, classifyError, classifyStatus } from '../../src/deliver/otlp/sink';
 import { OtlpMetric, OtlpReceiver } from '../helpers/otlp-receiver';
 import { Victoria, freePort, victoriaAvailable } from '../helpers/victoria';
@@ -57,16 +58,13 @@ function setSnmp(pid: number, proto: string, field: string, value: number): void
   fs.writeFileSync(file, lines.join('\n'));
 }
 
-const cfg = (over: Partial<Settings['sinks']['otlp']>): Settings['sinks']['otlp'] => ({
+const cfg = (over: Record<string, unknown>) => ({
   enabled: true, endpoint: '', protocol: 'http/protobuf', headers: '', timeout: 2,
   buffer_points: 100_000, attempts: 2, backoff_initial: 0, backoff_max: 0, ...over,
 });
 
-function makeSink(over: Partial<Settings['sinks']['otlp']>, stats = new SelfStats(), name = 'otlp') {
-  const sink = new OtlpSink(cfg(over), {
-    log: createLogger('debug', logStream), counters: stats.sink(name), hostname: 'fixture-host',
-    stepSeconds: 60, version: '9.9.9', copyLabels: [],
-  });
+function makeSink(over: Record<string, unknown>, stats = new SelfStats(), name = 'otlp') {
+  const sink = new OtlpSink(resolveSection(otlp, cfg(over), process.env), { ...sinkContext(name, { log: createLogger('debug', logStream), stats, hostname: 'fixture-host' }), version: '9.9.9' });
   return { sink, stats, counters: stats.sink(name) };
 }
 
@@ -74,7 +72,7 @@ function agent(sinks: Sink[], stats = new SelfStats()): Agent {
   return new Agent({
     discovery: new ProcfsDiscovery({ procRoot: tree, copyLabels: [], filter: () => true, hasIncludeFilter: false }),
     collect: new CollectStage(tree),
-    sinks, log: createLogger('silent'), hostname: 'fixture-host', stepSeconds: 60, cycleTimeoutMs: 10_000, stats,
+    sinks, log: createLogger('silent'), hostname: 'fixture-host', interval: { period: 60, fixed: true }, cycleTimeoutMs: 10_000, stats,
   });
 }
 const at = (ts: number): Date => new Date((ts + 5) * 1000);

@@ -1,5 +1,7 @@
 // The Prometheus sink over real HTTP: batches from the fixture proc tree pipeline (and, as root,
 // from real `unshare -n` namespaces), scraped from the real server and checked with promtool.
+import { resolveSection, sinkContext } from '../helpers/sinks';
+import { prometheus } from '../../src/deliver/prometheus/plugin';
 import http from 'node:http';
 import zlib from 'node:zlib';
 import { Registry } from 'prom-client';
@@ -10,7 +12,7 @@ import { ProcfsDiscovery } from '../../src/discover/procfs';
 import { createLogger } from '../../src/core/log';
 import { Batch } from '../../src/core/model';
 import { SelfStats } from '../../src/core/self-stats';
-import { ALL_METRICS, kernelPageSize } from '../../src/core/metrics';
+import { ALL_METRICS, kernelPageSize } from '../helpers/metrics';
 import { TARGET_LABEL_KEYS } from '../../src/deliver/points';
 import { PrometheusSink } from '../../src/deliver/prometheus/sink';
 import { describeRoot } from '../helpers/env';
@@ -28,8 +30,8 @@ afterEach(async () => {
 });
 
 async function startSink(stats = new SelfStats(), over: { listen?: string; path?: string; copyLabels?: string[] } = {}): Promise<PrometheusSink> {
-  const ctx = { log, counters: stats.sink('prometheus'), hostname: 'fixture-host', stepSeconds: 60, version: '0.0.0-test', copyLabels: over.copyLabels ?? [] };
-  const sink = new PrometheusSink({ enabled: true, listen: over.listen ?? '127.0.0.1:0', path: over.path ?? '/metrics' }, ctx);
+  const ctx = { ...sinkContext('prometheus', { log, stats, hostname: 'fixture-host', copyLabels: over.copyLabels ?? [] }), version: '0.0.0-test' };
+  const sink = new PrometheusSink(resolveSection(prometheus, { enabled: true, listen: over.listen ?? '127.0.0.1:0', path: over.path ?? '/metrics' }), ctx);
   sinks.push(sink);
   await sink.start();
   return sink;
@@ -228,9 +230,8 @@ describe('Prometheus sink: HTTP', () => {
     });
   });
 
-  it('rejects a bad listen address or path at construction, naming the key', () => {
-    const ctx = { log, counters: new SelfStats().sink('prometheus'), hostname: 'h', stepSeconds: 60, version: '0', copyLabels: [] };
-    const make = (listen: string, p = '/metrics') => () => new PrometheusSink({ enabled: true, listen, path: p }, ctx);
+  it('rejects a bad listen address or path when the configuration is resolved, naming the key', () => {
+    const make = (listen: string, p = '/metrics') => () => resolveSection(prometheus, { enabled: true, listen, path: p });
     for (const bad of ['9477', '127.0.0.1', '127.0.0.1:', '127.0.0.1:99999', '::1:9477', 'host:port']) {
       expect(make(bad)).toThrow(`sinks.prometheus.listen: "${bad}" is not host:port`);
     }
@@ -270,7 +271,7 @@ describeRoot('Prometheus sink: real network namespaces', () => {
       sinks: [sink],
       log,
       hostname: 'test',
-      stepSeconds: 60,
+      interval: { period: 60, fixed: true },
       cycleTimeoutMs: 10_000,
       stats,
     });

@@ -6,8 +6,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fixturePipeline } from '../helpers/pipeline';
-import { Settings } from '../../src/config/schema';
-import { createLogger } from '../../src/core/log';
+import { resolveSection, sinkContext } from '../helpers/sinks';
+import { statsd } from '../../src/deliver/statsd/plugin';
 import { Batch, Sink } from '../../src/core/model';
 import { SelfStats } from '../../src/core/self-stats';
 import { StatsdSink } from '../../src/deliver/statsd/sink';
@@ -16,8 +16,8 @@ import { StatsdDaemon, TcpCapture, UdpCapture, UdsCapture, freePort, startStatsd
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const deadline = (ms = 3000) => AbortSignal.timeout(ms);
 
-type StatsdSettings = Settings['sinks']['statsd'];
-const settings = (over: Partial<StatsdSettings>): StatsdSettings => ({
+type StatsdSettings = Record<string, unknown>;
+const settings = (over: StatsdSettings) => ({
   enabled: true, protocol: 'udp', host: '127.0.0.1', port: 8125, path: '', prefix: 'sockpulse', tag_style: 'dogstatsd', ...over,
 });
 
@@ -26,10 +26,8 @@ afterEach(async () => {
   await Promise.all(sinks.splice(0).map((s) => s.close()));
 });
 
-function sink(over: Partial<StatsdSettings>, stats = new SelfStats()) {
-  const s = new StatsdSink(settings(over), {
-    log: createLogger('silent'), counters: stats.sink('statsd'), hostname: 'fixture-host', stepSeconds: 60, version: '0.1.0', copyLabels: [],
-  });
+function sink(over: StatsdSettings, stats = new SelfStats()) {
+  const s = new StatsdSink(resolveSection(statsd, settings(over)), sinkContext('statsd', { stats, hostname: 'fixture-host' }));
   sinks.push(s);
   return { sink: s, counters: stats.sink('statsd'), stats };
 }
@@ -49,7 +47,7 @@ async function fixtureBatch(): Promise<Batch> {
 function later(b: Batch, by: number | Record<number, number>): Batch {
   const n = structuredClone(b);
   n.self.cycles++;
-  for (const r of n.results) for (const s of r.samples) if (s.kind === 'counter') s.value += typeof by === 'number' ? by : by[r.target.pid] ?? 0;
+  for (const r of n.results) for (const s of r.samples) if (s.def.kind === 'counter') s.value += typeof by === 'number' ? by : by[r.target.pid] ?? 0;
   return n;
 }
 
@@ -296,9 +294,9 @@ describe('StatsdSink into the real statsd daemon (management console)', () => {
     const b3 = later(b2, 0);
     const c300 = b3.results.find((r) => r.target.pid === 300)!;
     c300.target.pidStart += 1000;
-    for (const smp of c300.samples) if (smp.kind === 'counter') smp.value = 2;
+    for (const smp of c300.samples) if (smp.def.kind === 'counter') smp.value = 2;
     const n500 = b3.results.find((r) => r.target.pid === 500)!;
-    const opens = n500.samples.find((smp) => smp.key === 'tcp_active_opens')!;
+    const opens = n500.samples.find((smp) => smp.def.key === 'tcp_active_opens')!;
     const before = opens.value;
     opens.value = 4;
     // Cycle 4: both go on from there.
@@ -483,7 +481,7 @@ function manyTargets(b: Batch, n: number): Batch {
   const out = structuredClone(b);
   out.results = Array.from({ length: n }, (_, i) => ({
     target: { ...tmpl.target, netns: 5_000_000 + i, labels: { container_id: `c${i}`, netns_name: 'n'.repeat(1000) } },
-    samples: tmpl.samples.filter((smp) => smp.kind === 'gauge'),
+    samples: tmpl.samples.filter((smp) => smp.def.kind === 'gauge'),
   }));
   return out;
 }

@@ -50,7 +50,7 @@ function logSink() {
 }
 
 function agent(discovery: Discovery, sinks: Sink[], timeoutMs = 2000, log = createLogger('silent')) {
-  return new Agent({ discovery, collect: new CollectStage(ROOT), sinks, log, hostname: 'h', stepSeconds: 1, cycleTimeoutMs: timeoutMs });
+  return new Agent({ discovery, collect: new CollectStage(ROOT), sinks, log, hostname: 'h', interval: { period: 1, fixed: true }, cycleTimeoutMs: timeoutMs });
 }
 
 describe('Agent.tick', () => {
@@ -123,7 +123,7 @@ describe('Agent.runCycle', () => {
       sinks: [],
       log: createLogger('silent'),
       hostname: 'h',
-      stepSeconds: 60,
+      interval: { period: 60, fixed: true },
       cycleTimeoutMs: 2000,
     });
     const { batch } = await a.runCycle(new Date(1_700_000_059_000));

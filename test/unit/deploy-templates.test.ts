@@ -3,7 +3,7 @@
 // metric in src/sinks/catalog.ts makes this suite fail until deploy/ follows.
 import * as fs from 'fs';
 import * as path from 'path';
-import { ALL_METRICS, MetricDef } from '../../src/core/metrics';
+import { ALL_METRICS, MetricDef } from '../helpers/metrics';
 import { TARGET_LABEL_KEYS } from '../../src/deliver/points';
 
 const ROOT = path.resolve(__dirname, '../..');

@@ -1,10 +1,10 @@
 // Points → Open-Falcon items: names, types, tags, endpoints, sanitising and local validation.
 // Every item the encoder emits must be one the transfer keeps, with the tags it was meant to carry:
 // that is checked against the receiver's implementation of the transfer's rules.
-import { ALL_METRICS } from '../../src/core/metrics';
+import { ALL_METRICS } from '../helpers/metrics';
 import fc from 'fast-check';
 import { Target } from '../../src/core/model';
-import { agentMetricDef, metricDef } from '../../src/core/metrics';
+import { agentMetricDef, metricDef } from '../helpers/metrics';
 import {
   COUNTER_MAX_CHARS,
   FalconItem,
@@ -16,10 +16,10 @@ import {
   transferRejects,
 } from '../../src/deliver/falcon/items';
 import { Point } from '../../src/deliver/points';
-import { namespaceLabels } from '../../src/core/labels';
+import { namespaceLabels } from '../../src/discover/labels';
 import { decodeMetricValues, dictedTagstring, recvMetricValue } from '../helpers/falcon-receiver';
 
-const ctx: ItemContext = { prefix: 'sockpulse', endpoint: '{host}', hostname: 'node-1', step: 60, timestamp: 1_700_000_040, copyLabels: [] };
+const ctx: ItemContext = { prefix: 'sockpulse', endpoint: '{host}', hostname: 'node-1', step: 60, timestamp: 1_700_000_040, copyLabels: [], catalog: ALL_METRICS };
 const target = (labels: Record<string, string>, scope: Target['scope'] = 'container'): Target => ({
   netns: 4026532300, pid: 300, pidStart: 1, scope, containers: [], labels,
 });

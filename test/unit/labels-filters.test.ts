@@ -1,5 +1,5 @@
 import { ContainerRef } from '../../src/core/model';
-import { namespaceLabels } from '../../src/core/labels';
+import { namespaceLabels } from '../../src/discover/labels';
 import { compileFilters } from '../../src/discover/filters';
 
 const c = (name: string, labels: Record<string, string> = {}, image = 'img:1'): ContainerRef => ({

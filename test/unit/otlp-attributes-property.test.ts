@@ -7,7 +7,7 @@ import { DataPointType } from '@opentelemetry/sdk-metrics';
 import { fixturePipeline } from '../helpers/pipeline';
 import { OtlpMetric, decodeOtlp } from '../helpers/otlp-receiver';
 import { Batch, Target } from '../../src/core/model';
-import { ALL_METRICS } from '../../src/core/metrics';
+import { ALL_METRICS } from '../helpers/metrics';
 import { CounterStarts, TARGET_ATTRIBUTES, batchToOtlp, exporterSerializer, otlpResource, targetAttributes } from '../../src/deliver/otlp/data';
 import { TARGET_LABEL_KEYS, targetLabels } from '../../src/deliver/points';
 

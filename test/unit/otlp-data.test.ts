@@ -5,7 +5,7 @@ import { DataPointType, MetricData } from '@opentelemetry/sdk-metrics';
 import { fixturePipeline } from '../helpers/pipeline';
 import { Batch, Target } from '../../src/core/model';
 import { SelfStats } from '../../src/core/self-stats';
-import { ALL_METRICS, kernelPageSize } from '../../src/core/metrics';
+import { ALL_METRICS, kernelPageSize, metricDef } from '../helpers/metrics';
 import { CounterStarts, batchToOtlp, exporterSerializer, otlpResource, targetAttributes } from '../../src/deliver/otlp/data';
 import { decodeOtlp } from '../helpers/otlp-receiver';
 
@@ -103,7 +103,7 @@ describe('batch → OTLP ResourceMetrics', () => {
     const opensAt = (b: Batch) => byAttr(metric(batchToOtlp(b, resource, '9.9.9', starts).data.scopeMetrics[0].metrics, 'sockpulse.tcp.active_opens'), key);
     const withOpens = (b: Batch, ts: number, v: number): Batch => ({
       ...at(b, ts),
-      results: b.results.map((r) => (r.target.pid !== 300 ? r : { ...r, samples: r.samples.map((s) => (s.key === 'tcp_active_opens' ? { ...s, value: v } : s)) })),
+      results: b.results.map((r) => (r.target.pid !== 300 ? r : { ...r, samples: r.samples.map((s) => (s.def.key === 'tcp_active_opens' ? { ...s, value: v } : s)) })),
     });
     expect(opensAt(withOpens(batch, T0, 9))!.startTime).toEqual([T0, 0]);
     expect(opensAt(withOpens(batch, T0 + 60, 20))!.startTime).toEqual([T0, 0]);
@@ -124,7 +124,7 @@ describe('batch → OTLP ResourceMetrics', () => {
   });
 
   it('leaves out values that are not finite numbers and counts them', () => {
-    const bad = { ...batch, results: [{ ...batch.results[1], samples: [{ key: 'established', value: NaN, kind: 'gauge' as const }] }] };
+    const bad = { ...batch, results: [{ ...batch.results[1], samples: [{ def: metricDef('established')!, value: NaN }] }] };
     const out = batchToOtlp(bad, resource, '9.9.9', new CounterStarts());
     expect(out.skipped).toBe(1);
     expect(out.data.scopeMetrics[0].metrics.find((m) => m.descriptor.name === 'sockpulse.tcp.established')).toBeUndefined();

@@ -77,7 +77,7 @@ describe('the collect stage on damaged files', () => {
         expect(out.skipped).toEqual([]);
         for (const r of out.results) {
           for (const s of r.samples) expect(isCount(s.value)).toBe(true);
-          if (scope !== 'host') expect(r.samples.some((s) => s.hostWide)).toBe(false);
+          if (scope !== 'host') expect(r.samples.some((s) => s.def.scope === 'host')).toBe(false);
         }
         for (const e of out.errors) expect(e).toMatchObject({ stage: 'collect', code: 'EMALFORMED' });
         stage.run([]); // release the kept descriptors: the next run rewrites the files

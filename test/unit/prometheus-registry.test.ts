@@ -1,7 +1,7 @@
 // Points → Prometheus exposition (src/sinks/prometheus-registry.ts): names, types, labels, units,
 // escaping, duplicates; every page checked with the real `promtool check metrics`.
 import { Target } from '../../src/core/model';
-import { ALL_METRICS, MetricDef, agentMetricDef, kernelPageSize, metricDef } from '../../src/core/metrics';
+import { ALL_METRICS, MetricDef, agentMetricDef, kernelPageSize, metricDef } from '../helpers/metrics';
 import { Point, TARGET_LABEL_KEYS } from '../../src/deliver/points';
 import { buildExposition, copyLabelNames, emptyExposition } from '../../src/deliver/prometheus/registry';
 import { parseExposition, promtoolAvailable, promtoolProblems } from '../helpers/promtool';
@@ -16,7 +16,7 @@ const target = (netns: number, scope: Target['scope'], labels: Record<string, st
 });
 const def = (key: string): MetricDef => metricDef(key)!;
 const pt = (d: MetricDef, value: number, t?: Target, labels: Record<string, string> = {}): Point => ({ def: d, value, target: t, labels });
-const text = (points: Point[], copy: readonly string[] = []) => buildExposition(points, copyLabelNames(copy)).registry.metrics();
+const text = (points: Point[], copy: readonly string[] = []) => buildExposition(points, copyLabelNames(copy), ALL_METRICS).registry.metrics();
 
 describe('copy label names', () => {
   it.each<[string, string | undefined]>([
@@ -95,7 +95,7 @@ describe('buildExposition', () => {
   });
 
   it('keeps the first of two points with the same name and labels, and counts the other', async () => {
-    const e = buildExposition([pt(def('udp'), 2, web), pt(def('udp'), 5, { ...web, pid: 9 }), pt(def('udp'), 1, host)], new Map());
+    const e = buildExposition([pt(def('udp'), 2, web), pt(def('udp'), 5, { ...web, pid: 9 }), pt(def('udp'), 1, host)], new Map(), ALL_METRICS);
     expect(e).toMatchObject({ series: 2, duplicates: 1 });
     const s = parseExposition(await e.registry.metrics()).get('sockpulse_udp_inuse')!.samples;
     expect(s.map((x) => [x.labels.netns, x.value])).toEqual([['4026532300', '2'], ['4026531840', '1']]);

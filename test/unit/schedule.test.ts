@@ -9,12 +9,14 @@ describe('parseInterval', () => {
     ['3600', '0 0 */1 * * *', 3600],
     ['86400', '0 0 */24 * * *', 86400],
   ])('%s seconds → %s', (v, cron, seconds) => {
-    expect(parseInterval(v)).toEqual({ cron, seconds });
+    expect(parseInterval(v)).toEqual({ cron, period: seconds, fixed: true });
   });
 
-  it('takes a cron expression as given', () => {
-    expect(parseInterval('*/30 * * * * *')).toEqual({ cron: '*/30 * * * * *' });
-    expect(parseInterval('*/5 * * * *')).toEqual({ cron: '*/5 * * * *' });
+  it('takes a cron expression as given, with its period: the longest gap between firings', () => {
+    expect(parseInterval('*/30 * * * * *')).toEqual({ cron: '*/30 * * * * *', period: 30, fixed: false });
+    expect(parseInterval('*/5 * * * *')).toEqual({ cron: '*/5 * * * *', period: 300, fixed: false });
+    expect(parseInterval('0 9,17 * * *')).toEqual({ cron: '0 9,17 * * *', period: 16 * 3600, fixed: false });
+    expect(parseInterval('15 */2 * * * *')).toEqual({ cron: '15 */2 * * * *', period: 120, fixed: false });
   });
 
   it.each(['0', '45', '90', '7000', 'abc', '* * *', '61 * * * * *'])('rejects %s and says what is allowed', (v) => {
@@ -24,8 +26,8 @@ describe('parseInterval', () => {
 
 describe('alignedTimestamp', () => {
   it('aligns down to the period', () => {
-    expect(alignedTimestamp(new Date(1_700_000_059_999), 60)).toBe(1_700_000_040);
-    expect(alignedTimestamp(new Date(1_700_000_059_999), 15)).toBe(1_700_000_055);
+    expect(alignedTimestamp(new Date(1_700_000_059_999), { period: 60, fixed: true })).toBe(1_700_000_040);
+    expect(alignedTimestamp(new Date(1_700_000_059_999), { period: 15, fixed: true })).toBe(1_700_000_055);
   });
   it('keeps whole seconds for cron schedules', () => {
     expect(alignedTimestamp(new Date(1_700_000_059_999))).toBe(1_700_000_059);

@@ -4,7 +4,9 @@
 // read (a transfer's reply, an OTLP partial success) — and to a port where nothing listens.
 import * as http from 'http';
 import { PassThrough } from 'stream';
-import type { Settings } from '../../src/config/schema';
+import { resolveSection, sinkContext } from '../helpers/sinks';
+import { falcon as falconPlugin } from '../../src/deliver/falcon/plugin';
+import { otlp as otlpPlugin } from '../../src/deliver/otlp/plugin';
 import { Logger, createLogger } from '../../src/core/log';
 import { Sink } from '../../src/core/model';
 import { SelfStats } from '../../src/core/self-stats';
@@ -59,19 +61,19 @@ function expectNoSecret(text: string, secrets: string[], shown: string[]): void 
 }
 
 const falconUrl = (port: number) => `http://${FALCON[0]}:${FALCON[1]}@127.0.0.1:${port}/api/push?token=${FALCON[2]}`;
-const falconCfg = (url: string): Settings['sinks']['falcon'] => ({
+const falconCfg = (url: string) => ({
   enabled: true, url, endpoint: '{host}', prefix: 'sockpulse', timeout: 1, batch_size: 500,
   buffer_points: 100_000, attempts: 1, backoff_initial: 0, backoff_max: 0,
 });
 const falcon: Make = (port) => (log, stats) =>
-  new FalconSink(falconCfg(falconUrl(port)), { log, counters: stats.sink('falcon'), hostname: 'h', stepSeconds: 60, version: '0.0.0', copyLabels: [] });
+  new FalconSink(resolveSection(falconPlugin, falconCfg(falconUrl(port))), sinkContext('falcon', { log, stats }));
 
-const otlpCfg = (port: number): Settings['sinks']['otlp'] => ({
+const otlpCfg = (port: number) => ({
   enabled: true, endpoint: `http://${OTLP[0]}:${OTLP[1]}@127.0.0.1:${port}/v1/metrics?api_key=${OTLP[2]}`, protocol: 'http/json',
   headers: `x-api-key=${OTLP[3]}`, timeout: 1, buffer_points: 100_000, attempts: 1, backoff_initial: 0, backoff_max: 0,
 });
 const otlp: Make = (port) => (log, stats) =>
-  new OtlpSink(otlpCfg(port), { log, counters: stats.sink('otlp'), hostname: 'h', stepSeconds: 60, version: '0.0.0', copyLabels: [] });
+  new OtlpSink(resolveSection(otlpPlugin, otlpCfg(port)), sinkContext('otlp', { log, stats }));
 
 describe('push sinks keep secrets out of logs and results', () => {
   const saved = process.env.OTEL_EXPORTER_OTLP_HEADERS;
@@ -106,8 +108,8 @@ describe('push sinks keep secrets out of logs and results', () => {
 
   it('a bad URL: the error names the key and shows the URL redacted', () => {
     const bad = `http://${FALCON[0]}:${FALCON[1]}/x@h:bad/?t=${FALCON[2]}`;
-    expect(() => new FalconSink(falconCfg(bad), undefined as never)).toThrow('sinks.falcon.url: "http://***@h:bad/?***" is not a URL');
-    expect(() => new OtlpSink({ ...otlpCfg(1), endpoint: `ftp://${OTLP[0]}:${OTLP[1]}@h/?k=${OTLP[2]}` }, undefined as never)).toThrow(
+    expect(() => resolveSection(falconPlugin, falconCfg(bad))).toThrow('sinks.falcon.url: "http://***@h:bad/?***" is not a URL');
+    expect(() => resolveSection(otlpPlugin, { ...otlpCfg(1), endpoint: `ftp://${OTLP[0]}:${OTLP[1]}@h/?k=${OTLP[2]}` })).toThrow(
       'sinks.otlp.endpoint: "ftp://***:***@h/?k=***" must be http:// or https://',
     );
   });

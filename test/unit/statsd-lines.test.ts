@@ -2,7 +2,7 @@
 // (container, image, netns names are not ours to choose) from breaking a line or adding a metric.
 import fc from 'fast-check';
 import { Target } from '../../src/core/model';
-import { agentMetricDef, metricDef } from '../../src/core/metrics';
+import { agentMetricDef, metricDef } from '../helpers/metrics';
 import { Point } from '../../src/deliver/points';
 import {
   Label,

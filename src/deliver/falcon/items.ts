@@ -13,7 +13,7 @@
 //                target, host-wide numbers, the agent itself) always use the host name.
 import { createHash } from 'crypto';
 import { Target } from '../../core/model';
-import { ALL_METRICS, MetricDef } from '../../core/metrics';
+import { MetricDef } from '../../core/metrics';
 import { Point, TARGET_LABEL_KEYS, targetLabels } from '../points';
 import { label } from '../../core/labels';
 
@@ -78,6 +78,8 @@ export interface ItemContext {
   step: number;
   timestamp: number;
   copyLabels: readonly string[];
+  /** Every metric the agent can emit (the namespace ones fix the longest name tags are fitted to). */
+  catalog: readonly MetricDef[];
 }
 
 export function endpointOf(p: Point, c: ItemContext): string {
@@ -157,7 +159,7 @@ export function encodePoints(points: Point[], c: ItemContext): Encoded {
   };
   // A namespace's tags are fitted to the longest metric name it can have, so all its series carry
   // the same tags (and are all kept or all dropped), whichever metric they are.
-  const longest = Math.max(...ALL_METRICS.filter((d) => d.scope === 'namespace').map((d) => metricName(c.prefix, d).length));
+  const longest = Math.max(...c.catalog.filter((d) => d.scope === 'namespace').map((d) => metricName(c.prefix, d).length));
   const perTarget = new Map<Target, { tags: string | undefined; endpoint: string }>();
   for (const p of points) {
     const metric = metricName(c.prefix, p.def);

@@ -10,17 +10,14 @@
 // text is searched for them before it is logged or reported (config/secrets.ts).
 import * as http from 'http';
 import * as https from 'https';
-import { Settings } from '../../config/schema';
 import { hideSecrets, redactUrl, urlSecrets } from '../../core/secrets';
 import { Batch, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
-import { SinkContext } from '../context';
-import { checkFalconSettings } from '../checks';
+import { SinkContext } from '../plugin';
+import { FalconConfig } from './plugin';
 import { encodePoints } from './items';
 import { batchPoints } from '../points';
-import { deliveryOptions, PushQueue, SendOutcome } from '../push-queue';
-
-type FalconSettings = Settings['sinks']['falcon'];
+import { PushQueue, SendOutcome } from '../push-queue';
 
 /** One request body and the number of items in it. */
 interface Payload {
@@ -39,6 +36,8 @@ export class FalconSink implements Sink {
   /** /api/push: a transfer, whose reply counts invalid items. */
   private readonly transfer: boolean;
   private readonly timeoutMs: number;
+  /** The step of the last batch (warned about once when below Open-Falcon's 30 s). */
+  private step: number | undefined;
   private readonly http: http.Agent;
   private readonly queue: PushQueue<Payload>;
   /** Hides the url's secrets in text from the backend. */
@@ -46,37 +45,35 @@ export class FalconSink implements Sink {
   private closed = false;
 
   constructor(
-    private readonly cfg: FalconSettings,
+    private readonly cfg: FalconConfig,
     private readonly ctx: SinkContext,
   ) {
-    this.url = checkFalconSettings(cfg);
-    this.hide = hideSecrets(urlSecrets(cfg.url));
-    this.transfer = this.url.pathname.endsWith('/api/push');
-    this.timeoutMs = Math.round(cfg.timeout * 1000);
+    this.url = cfg.url;
+    this.hide = hideSecrets(urlSecrets(cfg.rawUrl));
+    this.transfer = cfg.transfer;
+    this.timeoutMs = cfg.timeoutMs;
     const agentOptions = { keepAlive: true, maxSockets: 1 };
     this.http = this.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.queue = new PushQueue<Payload>({
       send: (p, signal) => this.send(p, signal),
       size: (p) => p.n,
       counters: ctx.counters,
-      ...deliveryOptions(cfg),
+      ...cfg.delivery,
     });
   }
 
   async start(): Promise<void> {
-    const { batch_size, timeout } = this.cfg;
-    this.ctx.log.info({ url: redactUrl(this.url.href), transfer: this.transfer, batch_size, timeout }, 'Open-Falcon sink ready');
-    if (this.ctx.stepSeconds < 30) {
-      this.ctx.log.warn(
-        { step: this.ctx.stepSeconds },
-        'Open-Falcon raises steps below 30 s to 30 s: points inside one 30 s slot replace each other',
-      );
-    }
+    const { batchSize, timeoutMs } = this.cfg;
+    this.ctx.log.info({ url: redactUrl(this.url.href), transfer: this.transfer, batch_size: batchSize, timeout: timeoutMs / 1000 }, 'Open-Falcon sink ready');
   }
 
   /** Encodes the batch, buffers it behind what is still unsent, and sends oldest first. Never throws. */
   async write(batch: Batch, signal: AbortSignal): Promise<SinkResult> {
     if (this.closed) return { status: 'failed', error: 'write after close' };
+    if (batch.step !== this.step && batch.step < 30) {
+      this.ctx.log.warn({ step: batch.step }, 'Open-Falcon raises steps below 30 s to 30 s: points inside one 30 s slot replace each other');
+    }
+    this.step = batch.step;
     try {
       this.enqueue(batch);
       return await this.queue.drain(signal);
@@ -106,9 +103,10 @@ export class FalconSink implements Sink {
       prefix: this.cfg.prefix,
       endpoint: this.cfg.endpoint,
       hostname: this.ctx.hostname,
-      step: this.ctx.stepSeconds,
+      step: batch.step,
       timestamp: batch.timestamp,
       copyLabels: this.ctx.copyLabels,
+      catalog: this.ctx.catalog,
     });
     const dropped = Object.values(invalid).reduce((a, b) => a + b, 0);
     if (dropped > 0) {
@@ -116,8 +114,8 @@ export class FalconSink implements Sink {
       this.ctx.log.debug({ dropped: invalid }, 'items the transfer would reject were dropped before sending');
     }
     const payloads: Payload[] = [];
-    for (let i = 0; i < items.length; i += this.cfg.batch_size) {
-      const chunk = items.slice(i, i + this.cfg.batch_size);
+    for (let i = 0; i < items.length; i += this.cfg.batchSize) {
+      const chunk = items.slice(i, i + this.cfg.batchSize);
       payloads.push({ body: JSON.stringify(chunk), n: chunk.length });
     }
     this.queue.push(payloads);

@@ -3,7 +3,6 @@
 // maps the signal-specific OTEL_EXPORTER_OTLP_METRICS_{ENDPOINT,PROTOCOL,HEADERS} onto the config
 // keys; the generic variables and the timeouts (milliseconds in OTel, seconds in our config) are
 // resolved here. Errors name the key or variable, never a header value; a URL in them is redacted.
-import type { Settings } from '../../config/schema';
 import { httpUrl, urlSecrets } from '../../core/secrets';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
@@ -19,10 +18,18 @@ export interface OtlpTarget {
   timeoutMs: number;
 }
 
-type Env = Record<string, string | undefined>;
+type Env = Readonly<Record<string, string | undefined>>;
 const env = (e: Env, name: string): string | undefined => (e[name]?.trim() ? e[name]!.trim() : undefined);
 
-export function resolveOtlpConfig(cfg: Settings['sinks']['otlp'], e: Env = process.env): OtlpTarget {
+/** The `sinks.otlp` keys this file resolves. */
+export interface OtlpKeys {
+  endpoint: string;
+  protocol: string;
+  headers: string;
+  timeout: number;
+}
+
+export function resolveOtlpConfig(cfg: OtlpKeys, e: Env): OtlpTarget {
   return {
     url: resolveEndpoint(cfg.endpoint, e),
     protocol: resolveProtocol(cfg.protocol, e),

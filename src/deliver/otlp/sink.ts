@@ -14,13 +14,13 @@ import * as http from 'http';
 import * as https from 'https';
 import type { Resource } from '@opentelemetry/resources';
 import { Batch, Sink, SinkResult } from '../../core/model';
-import type { Settings } from '../../config/schema';
 import { countDrop } from '../../core/self-stats';
-import { SinkContext } from '../context';
+import { SinkContext } from '../plugin';
+import { OtlpConfig } from './plugin';
 import { hideSecrets, redactUrl } from '../../core/secrets';
-import { OtlpTarget, resolveOtlpConfig, targetSecrets } from './config';
+import { OtlpTarget, targetSecrets } from './config';
 import { CounterStarts, OtlpSerializer, batchToOtlp, exporterSerializer, otlpResource } from './data';
-import { deliveryOptions, PushQueue, SendOutcome } from '../push-queue';
+import { PushQueue, SendOutcome } from '../push-queue';
 
 interface Payload {
   body: Uint8Array;
@@ -44,8 +44,8 @@ export class OtlpSink implements Sink {
   private readonly hide: (text: string) => string;
   private closed = false;
 
-  constructor(cfg: Settings['sinks']['otlp'], private readonly ctx: SinkContext) {
-    this.target = resolveOtlpConfig(cfg); // throws naming the key or variable
+  constructor(cfg: OtlpConfig, private readonly ctx: SinkContext) {
+    this.target = cfg.target;
     this.hide = hideSecrets(targetSecrets(this.target));
     this.resource = otlpResource(ctx.hostname, ctx.version);
     this.serializer = exporterSerializer(this.target.protocol);
@@ -61,7 +61,7 @@ export class OtlpSink implements Sink {
       send: (p, signal) => this.post(p, signal),
       size: (p) => p.points,
       counters: ctx.counters,
-      ...deliveryOptions(cfg),
+      ...cfg.delivery,
     });
   }
 

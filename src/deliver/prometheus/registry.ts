@@ -16,9 +16,9 @@
 // Host-wide series have no labels; agent series have their own (stage, sink, reason).
 import { Metric, Registry } from 'prom-client';
 import { Target } from '../../core/model';
-import { ALL_METRICS, MetricDef } from '../../core/metrics';
-import { Point, TARGET_LABEL_KEYS } from '../points';
-import { label } from '../../core/labels';
+import { MetricDef } from '../../core/metrics';
+import { Point } from '../points';
+import { TARGET_LABEL_KEYS, label } from '../../core/labels';
 
 /** Names a copy label may not take: ours, and the target labels Prometheus attaches on scrape. */
 const TAKEN = new Set<string>([...TARGET_LABEL_KEYS, 'netns', 'job', 'instance']);
@@ -48,8 +48,6 @@ export function copyLabelNames(copy: readonly string[]): Map<string, string> {
   return out;
 }
 
-const CATALOG_ORDER = new Map(ALL_METRICS.map((d, i) => [d.prom, i]));
-
 interface Series {
   labels: Record<string, string>;
   value: number;
@@ -75,7 +73,7 @@ export interface Exposition {
 }
 
 /** A Registry holding exactly `points`, families in catalog order. */
-export function buildExposition(points: Point[], copyNames: ReadonlyMap<string, string>): Exposition {
+export function buildExposition(points: Point[], copyNames: ReadonlyMap<string, string>, catalog: readonly MetricDef[]): Exposition {
   const families = new Map<string, ConstFamily>();
   const seen = new Set<string>();
   // A target's label set is made (and keyed) once, not once per metric: 1000 namespaces × 18 metrics.
@@ -108,7 +106,8 @@ export function buildExposition(points: Point[], copyNames: ReadonlyMap<string, 
     series++;
   }
   const registry = new Registry();
-  const rank = (name: string): number => CATALOG_ORDER.get(name) ?? ALL_METRICS.length;
+  const order = catalogOrder(catalog);
+  const rank = (name: string): number => order.get(name) ?? catalog.length;
   for (const f of [...families.values()].sort((a, b) => rank(a.name) - rank(b.name))) {
     registry.registerMetric(f as unknown as Metric);
   }
@@ -133,4 +132,11 @@ function baseUnit(def: MetricDef, value: number): number {
 /** The page before the first cycle: valid and empty. */
 export function emptyExposition(): Exposition {
   return { registry: new Registry(), series: 0, duplicates: 0 };
+}
+
+const orders = new WeakMap<readonly MetricDef[], Map<string, number>>();
+function catalogOrder(catalog: readonly MetricDef[]): Map<string, number> {
+  let m = orders.get(catalog);
+  if (!m) orders.set(catalog, (m = new Map(catalog.map((d, i) => [d.prom, i]))));
+  return m;
 }

@@ -15,23 +15,19 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { Settings } from '../../config/schema';
 import { Batch, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
-import { checkPrometheusSettings } from '../checks';
-import { SinkContext } from '../context';
+import { SinkContext } from '../plugin';
+import { PrometheusConfig } from './plugin';
 import { batchPoints } from '../points';
 import { Exposition, buildExposition, copyLabelNames, emptyExposition } from './registry';
 
-type PromSettings = Settings['sinks']['prometheus'];
 const gzipAsync = promisify(gzip);
 
 interface Page extends Exposition {
   plain?: Promise<Buffer>;
   gzipped?: Promise<Buffer>;
 }
-
-/** `host:port`, `[v6]:port`, or `:port` (every interface). Throws naming the key. */
 
 export class PrometheusSink implements Sink {
   readonly name = 'prometheus';
@@ -40,8 +36,7 @@ export class PrometheusSink implements Sink {
   private page: Page = emptyExposition();
   private closed = false;
 
-  constructor(private readonly cfg: PromSettings, private readonly ctx: SinkContext) {
-    checkPrometheusSettings(cfg);
+  constructor(private readonly cfg: PrometheusConfig, private readonly ctx: SinkContext) {
     this.copyNames = copyLabelNames(ctx.copyLabels);
   }
 
@@ -56,7 +51,7 @@ export class PrometheusSink implements Sink {
     const server = http.createServer({ maxHeaderSize: 8192, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) =>
       this.handle(req, res),
     );
-    await listenOn(server, this.cfg.listen, 'sinks.prometheus.listen', 'prometheus');
+    await listenOn(server, this.cfg.address, this.cfg.listen, 'sinks.prometheus.listen', 'prometheus');
     server.removeAllListeners('error');
     server.on('error', (err) => this.ctx.log.error({ err }, 'metrics server error'));
     this.server = server;
@@ -66,7 +61,7 @@ export class PrometheusSink implements Sink {
 
   async write(batch: Batch): Promise<SinkResult> {
     if (this.closed) return { status: 'failed', error: 'write after close' };
-    const page = buildExposition(batchPoints(batch), this.copyNames);
+    const page = buildExposition(batchPoints(batch), this.copyNames, this.ctx.catalog);
     if (page.duplicates > 0) countDrop(this.ctx.counters, 'duplicate', page.duplicates);
     this.page = page;
     return { status: 'ok', sent: page.series };

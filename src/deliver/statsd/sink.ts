@@ -17,11 +17,10 @@
 import { ClientOptions, StatsD } from 'hot-shots';
 import * as os from 'os';
 import { Batch, Sink, SinkResult } from '../../core/model';
-import { Settings } from '../../config/schema';
 import { countDrop } from '../../core/self-stats';
-import { checkStatsdSettings, StatsdProtocol } from '../checks';
+import { StatsdConfig, StatsdProtocol } from './plugin';
 import { CounterDeltas } from '../counter-deltas';
-import { SinkContext } from '../context';
+import { SinkContext } from '../plugin';
 import { Point, batchPoints } from '../points';
 import { TagStyle, counterLine, escapePrefix, gaugeLines, metricName, orderedLabels, pack, pointLabels } from './lines';
 
@@ -56,8 +55,9 @@ export class StatsdSink implements Sink {
   private waiters: (() => void)[] = [];
   private closed = false;
 
-  constructor(private readonly cfg: Settings['sinks']['statsd'], private readonly ctx: SinkContext) {
-    ({ protocol: this.protocol, style: this.style } = checkStatsdSettings(cfg));
+  constructor(private readonly cfg: StatsdConfig, private readonly ctx: SinkContext) {
+    this.protocol = cfg.protocol;
+    this.style = cfg.tagStyle;
     this.prefix = escapePrefix(cfg.prefix);
   }
 

@@ -2,16 +2,17 @@
 // the README. Absent values are null, never 0. The kernel's orphan count is host-wide: it is the
 // host target's `orphan` (and `host_wide.orphan`); every other target's `orphan` is null.
 import { Batch } from '../../core/model';
-import { CORE_STATS, HOST_WIDE_STATS, hostWideValues, namespaceValues } from '../../core/stats';
+import { MetricDef } from '../../core/metrics';
+import { CORE_STATS, hostWideKeys, hostWideValues, namespaceValues } from '../../core/stats';
 
-export function batchDocument(batch: Batch): object {
+export function batchDocument(batch: Batch, catalog: readonly MetricDef[]): object {
   const hostWide = hostWideValues(batch.results);
   return {
     timestamp: batch.timestamp,
     host: batch.host,
     kernel: batch.kernel,
     cycle: batch.cycle,
-    host_wide: Object.fromEntries(HOST_WIDE_STATS.map((k) => [k, hostWide.get(k) ?? null])),
+    host_wide: Object.fromEntries(hostWideKeys(catalog).map((k) => [k, hostWide.get(k) ?? null])),
     targets: batch.results.map((r) => {
       const v = namespaceValues(r);
       if (r.target.scope === 'host' && hostWide.has('orphan')) v.set('orphan', hostWide.get('orphan')!);

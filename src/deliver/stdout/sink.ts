@@ -1,5 +1,6 @@
 // The first sink: each cycle to stdout, as a table or as one JSON document per line.
 import { Batch, Sink, SinkResult } from '../../core/model';
+import { MetricDef } from '../../core/metrics';
 import { batchDocument } from './json-doc';
 import { renderTable } from './table';
 
@@ -9,6 +10,7 @@ export class StdoutSink implements Sink {
 
   constructor(
     private readonly format: 'table' | 'json',
+    private readonly catalog: readonly MetricDef[],
     private readonly out: NodeJS.WritableStream = process.stdout,
   ) {}
 
@@ -16,7 +18,7 @@ export class StdoutSink implements Sink {
 
   async write(batch: Batch): Promise<SinkResult> {
     if (this.closed) return { status: 'failed', error: 'write after close' };
-    const text = this.format === 'json' ? `${JSON.stringify(batchDocument(batch))}\n` : renderTable(batch);
+    const text = this.format === 'json' ? `${JSON.stringify(batchDocument(batch, this.catalog))}\n` : renderTable(batch, this.catalog);
     await new Promise<void>((resolve, reject) => this.out.write(text, (err) => (err ? reject(err) : resolve())));
     return { status: 'ok', sent: batch.results.length };
   }

@@ -1,10 +1,11 @@
 // Human-readable output: one line per network namespace, host first, '-' for absent values.
 import { Batch, Target } from '../../core/model';
-import { CORE_STATS, HOST_WIDE_STATS, hostWideValues, namespaceValues } from '../../core/stats';
+import { MetricDef } from '../../core/metrics';
+import { CORE_STATS, hostWideKeys, hostWideValues, namespaceValues } from '../../core/stats';
 
 const HEAD = ['NETNS', 'PID', 'SCOPE', 'ESTAB', 'INUSE', 'TW', 'ORPHAN', 'TOTAL', 'UDP', 'NAME'];
 
-export function renderTable(batch: Batch): string {
+export function renderTable(batch: Batch, catalog: readonly MetricDef[]): string {
   const hostWide = hostWideValues(batch.results);
   const rows = batch.results.map((r) => {
     const v = namespaceValues(r);
@@ -13,7 +14,7 @@ export function renderTable(batch: Batch): string {
   });
   const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
-  const hw = HOST_WIDE_STATS.map((k) => `${k}=${hostWide.get(k) ?? '-'}`).join(' ');
+  const hw = hostWideKeys(catalog).map((k) => `${k}=${hostWide.get(k) ?? '-'}`).join(' ');
   const c = batch.cycle;
   return [
     line(HEAD),

@@ -5,25 +5,21 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
 import Docker from 'dockerode';
-import { certFiles, dockerEndpoint } from './host';
+import { certFiles } from './host';
+import { DockerConfig } from './plugin';
 
-export interface DockerConfig {
-  host: string;
-  tls_verify: boolean;
-  cert_path: string;
-  timeout: number; // seconds
-}
-
-/** Throws only on what checkDockerSettings() rejects at load, or on certificate files unreadable since. */
+/** Throws only on certificate files that became unreadable since the configuration was checked. */
 export function dockerClient(cfg: DockerConfig): Docker {
-  const timeout = cfg.timeout * 1000;
-  const { endpoint, tls } = dockerEndpoint(cfg);
+  const timeout = cfg.timeoutMs;
+  const { endpoint, tls } = cfg;
+  // One socket per concurrent inspect, and one for the list call.
+  const maxSockets = cfg.inspectConcurrency + 1;
   if ('socketPath' in endpoint) {
-    return new Docker({ socketPath: endpoint.socketPath, timeout, agent: new http.Agent({ keepAlive: true, maxSockets: 8 }) } as unknown as Docker.DockerOptions);
+    return new Docker({ socketPath: endpoint.socketPath, timeout, agent: new http.Agent({ keepAlive: true, maxSockets }) } as unknown as Docker.DockerOptions);
   }
-  const files = certFiles(cfg.cert_path);
+  const files = certFiles(cfg.certPath);
   const certs = tls ? { ca: fs.readFileSync(files.ca), cert: fs.readFileSync(files.cert), key: fs.readFileSync(files.key) } : {};
-  const agent = tls ? new https.Agent({ keepAlive: true, maxSockets: 8, ...certs }) : new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const agent = tls ? new https.Agent({ keepAlive: true, maxSockets, ...certs }) : new http.Agent({ keepAlive: true, maxSockets });
   return new Docker({
     protocol: tls ? 'https' : 'http',
     host: endpoint.host,

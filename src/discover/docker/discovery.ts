@@ -9,7 +9,6 @@ import { Member, groupTargets, netnsOf, resolveHost } from '../group';
 import { pidStartTime } from '../proc-scan';
 import { labelMap } from '../../core/labels';
 import { DiscoveryOptions, failed } from '../common';
-import { ENGINE_DOWN } from '../auto';
 
 interface Known {
   pid: number;
@@ -44,12 +43,12 @@ export class DockerDiscovery implements Discovery {
       // Host-only until the engine answers again: the host's numbers do not depend on it.
       const down: StageError = {
         stage: 'discover',
-        code: ENGINE_DOWN,
+        code: 'EDOCKERDOWN',
         message: `docker engine at ${this.opts.endpoint} did not answer: ${why}`,
         subject: this.opts.endpoint,
       };
       const res = this.hostOnly();
-      return { ...res, errors: [down, ...res.errors] };
+      return { ...res, errors: [down, ...res.errors], down: down.message };
     }
     try {
       const host = resolveHost(this.reader, procRoot);

@@ -1,0 +1,83 @@
+// The configuration resolved once into the typed values the rest of the agent receives: the
+// schedule with its real period, parsed endpoints, compiled filters, and each enabled plugin's
+// own section (resolved by the plugin itself, which throws naming the key). Runs at start and on
+// SIGHUP; nothing downstream parses a setting again.
+import * as os from 'os';
+import { Env } from '../core/config-section';
+import { Listen, parseListen } from '../core/listen';
+import { TARGET_LABEL_KEYS } from '../core/labels';
+import { Interval, parseInterval } from '../schedule/interval';
+import { compileFilters } from '../discover/filters';
+import { DiscoverySpec, sourcesOf } from '../discover/build';
+import { ActiveCollector, activeCollector } from '../collect/stage';
+import { SinkSpec } from '../deliver/build';
+import { REGISTRIES, Registries, at } from './schema';
+
+export interface Resolved {
+  interval: Interval;
+  cycleTimeoutMs: number;
+  /** Configured, else the machine's. */
+  hostname: string;
+  procRoot: string;
+  copyLabels: readonly string[];
+  discovery: DiscoverySpec;
+  /** Enabled collectors, in registry order. */
+  collectors: ActiveCollector[];
+  /** Every sink, enabled or not (stdout runs in --once regardless). */
+  sinks: SinkSpec[];
+  health: { listen: string; address: Listen } | undefined;
+  logLevel: string;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Raw = any;
+
+/** Throws an Error naming the key. `env`: the environment the configuration was read from. */
+export function resolveSettings(s: Raw, env: Env, r: Registries = REGISTRIES): Resolved {
+  const interval = parseInterval(String(s.interval));
+  if (s.cycle_timeout > 0 && s.cycle_timeout > interval.period) {
+    throw new Error(`cycle_timeout: ${s.cycle_timeout} s is longer than the ${interval.fixed ? 'interval' : 'schedule\'s period'} (${interval.period} s); cycles would pile up`);
+  }
+  const copyLabels: string[] = s.docker.copy_labels;
+  const own = copyLabels.filter((k) => (TARGET_LABEL_KEYS as readonly string[]).includes(k));
+  if (own.length > 0) {
+    throw new Error(`docker.copy_labels: ${own.join(', ')} would overwrite sockpulse's own label of that name; copy labels may not be named ${TARGET_LABEL_KEYS.join(', ')}`);
+  }
+  const f = s.filters;
+  const sections = new Map<string, unknown>();
+  for (const p of sourcesOf(s.discovery.mode, r.sources)) if (p.config) sections.set(p.name, p.config.resolve(at(s, p.config.path), env));
+  const hostname: string = s.hostname || os.hostname();
+  return {
+    interval,
+    cycleTimeoutMs: (s.cycle_timeout > 0 ? s.cycle_timeout : Math.min(30, interval.period * 0.8)) * 1000,
+    hostname,
+    procRoot: s.discovery.proc_root,
+    copyLabels,
+    discovery: {
+      mode: s.discovery.mode,
+      shared: {
+        procRoot: s.discovery.proc_root,
+        copyLabels,
+        filter: compileFilters(f),
+        hasIncludeFilter: f.include_names.length + f.include_labels.length > 0,
+      },
+      sections,
+    },
+    collectors: r.collectors
+      .filter((c) => s.collectors[c.name].enabled)
+      .map((c) => activeCollector(c, c.config?.resolve(at(s, `collectors.${c.name}`), env))),
+    sinks: r.sinks.map((p): SinkSpec => {
+      const raw = at(s, p.config.path);
+      const enabled = raw.enabled === true;
+      const resolve = enabled || p.once === 'always';
+      return {
+        plugin: p,
+        enabled,
+        ...(resolve ? { cfg: p.config.resolve(raw, env) } : {}),
+        identity: JSON.stringify([raw, hostname, copyLabels]),
+      };
+    }),
+    health: s.health.listen ? { listen: s.health.listen, address: parseListen(s.health.listen, 'health.listen') } : undefined,
+    logLevel: s.log.level,
+  };
+}

@@ -1,0 +1,83 @@
+// Open-Falcon: configuration and checks of the sink (sink.ts sends, items.ts encodes).
+import { httpUrl } from '../../core/secrets';
+import { SinkPlugin } from '../plugin';
+import { DeliveryOptions, DeliverySettings, deliverySchema, resolveDelivery } from '../delivery';
+import { checkEndpointTemplate, checkPrefix } from './items';
+
+export interface FalconConfig {
+  url: URL;
+  /** The url as configured (its secrets are hidden in replies). */
+  rawUrl: string;
+  /** /api/push: a transfer, whose reply counts invalid items. */
+  transfer: boolean;
+  endpoint: string;
+  prefix: string;
+  /** 0: only the cycle deadline limits a request. */
+  timeoutMs: number;
+  batchSize: number;
+  delivery: DeliveryOptions;
+}
+
+interface Raw extends DeliverySettings {
+  url: string;
+  endpoint: string;
+  prefix: string;
+  timeout: number;
+  batch_size: number;
+}
+
+export const falcon: SinkPlugin<FalconConfig> = {
+  name: 'falcon',
+  config: {
+    path: 'sinks.falcon',
+    schema: {
+      enabled: { doc: 'Push to Open-Falcon.', format: Boolean, default: false, env: 'SOCKPULSE_FALCON_ENABLED' },
+      url: {
+        doc: 'The agent\'s /v1/push or a transfer\'s /api/push (the transfer\'s reply reports invalid items).',
+        format: String,
+        default: 'http://127.0.0.1:1988/v1/push',
+        env: 'SOCKPULSE_FALCON_URL',
+        redact: 'url',
+      },
+      endpoint: {
+        doc: 'Endpoint of each item: a template of {host}, {container}, {pod}, {namespace}; a placeholder with no value (the host target) falls back to {host}.',
+        format: String,
+        default: '{host}',
+        env: 'SOCKPULSE_FALCON_ENDPOINT',
+      },
+      prefix: { doc: 'Metric name prefix.', format: String, default: 'sockpulse', env: 'SOCKPULSE_FALCON_PREFIX' },
+      timeout: {
+        doc: 'Timeout of one push request, in seconds; 0 means only the cycle deadline limits it. Behind the local agent, more than 15 s avoids duplicates when the transfer is down (the agent then answers after ~14 s).',
+        format: 'non-negative-number',
+        default: 5,
+        env: 'SOCKPULSE_FALCON_TIMEOUT',
+      },
+      batch_size: { doc: 'Items per push request.', format: 'positive-int', default: 500, env: 'SOCKPULSE_FALCON_BATCH_SIZE' },
+      ...deliverySchema('SOCKPULSE_FALCON'),
+    },
+    resolve(raw) {
+      const r = raw as unknown as Raw;
+      const url = httpUrl(r.url, 'sinks.falcon.url', 'http://127.0.0.1:1988/v1/push');
+      checkEndpointTemplate(r.endpoint);
+      checkPrefix(r.prefix);
+      if (r.batch_size > r.buffer_points) {
+        throw new Error(`sinks.falcon.batch_size: ${r.batch_size} is larger than sinks.falcon.buffer_points (${r.buffer_points}); every batch would be dropped as soon as it is buffered`);
+      }
+      return {
+        url,
+        rawUrl: r.url,
+        transfer: url.pathname.endsWith('/api/push'),
+        endpoint: r.endpoint,
+        prefix: r.prefix,
+        timeoutMs: Math.round(r.timeout * 1000),
+        batchSize: r.batch_size,
+        delivery: resolveDelivery(r),
+      };
+    },
+  },
+  create(cfg, ctx) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { FalconSink } = require('./sink') as typeof import('./sink');
+    return new FalconSink(cfg, ctx);
+  },
+};
