@@ -1,12 +1,15 @@
-// Generated README sections (configuration and metric references): `npm run docs` rewrites them,
-// and unit tests check the README holds exactly what the code generates, so they cannot drift.
+// Generated documentation: the README's configuration and metric references and the example
+// configuration, all from the registries. `npm run docs` rewrites them, and unit tests check the
+// files hold exactly what the code generates, so they cannot drift.
 import * as fs from 'fs';
 import * as path from 'path';
 import { configReference } from '../config/reference';
+import { exampleConfig } from '../config/example';
 import { metricsReference } from './metrics-reference';
 import { packageRoot } from './package-root';
 
 export const README = path.join(packageRoot(), 'README.md');
+export const EXAMPLE_CONFIG = path.join(packageRoot(), 'config', 'sockpulse.example.yaml');
 
 export const SECTIONS: Record<string, () => string> = {
   'config-reference': configReference,
@@ -26,4 +29,7 @@ export function writeSections(file: string): void {
   fs.writeFileSync(file, text);
 }
 
-if (require.main === module) writeSections(README);
+if (require.main === module) {
+  writeSections(README);
+  fs.writeFileSync(EXAMPLE_CONFIG, exampleConfig());
+}

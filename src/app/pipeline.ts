@@ -3,7 +3,6 @@
 import * as path from 'path';
 import { Agent } from '../schedule/tick';
 import { CollectStage } from '../collect/stage';
-import { catalog } from '../collect/registry';
 import { Resolved } from '../config/resolve';
 import { createDiscovery } from '../discover/build';
 import { Logger } from '../core/log';
@@ -25,7 +24,7 @@ export interface Built {
 
 /** What every sink of this configuration is given besides its section. */
 export function sinkEnv(r: Resolved, log: Logger, stats: SelfStats, once: boolean): SinkEnv {
-  return { log, stats, hostname: r.hostname, version: version(), copyLabels: r.copyLabels, catalog: catalog(), once };
+  return { log, stats, hostname: r.hostname, version: version(), copyLabels: r.copyLabels, catalog: r.catalog, once };
 }
 
 /**

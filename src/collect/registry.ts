@@ -7,7 +7,7 @@ import { snmp } from './snmp';
 import { sockstat } from './sockstat';
 import { snmpCounters } from './snmp-counters';
 
-export const COLLECTORS: readonly AnyCollectorPlugin[] = [snmp, sockstat, snmpCounters];
+export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, snmpCounters];
 
 /** Every metric sockpulse can emit: the collectors' (registry order), then the agent's own. */
 export function catalog(collectors: readonly AnyCollectorPlugin[] = COLLECTORS): MetricDef[] {

@@ -39,11 +39,11 @@ const tcpAlloc = hostGauge({
 const tcpMem = hostGauge({
   key: 'tcp_mem_pages', falcon: 'host.tcp_mem_pages', prom: 'sockpulse_host_tcp_memory_bytes', otel: 'sockpulse.host.tcp.memory', unit: 'By',
   help: 'Memory used by TCP buffers, whole host (Falcon/StatsD: pages)', source: 'sockstat TCP: mem (host-wide, pages)',
-}, kernelPageSize);
+}, kernelPageSize());
 const udpMem = hostGauge({
   key: 'udp_mem_pages', falcon: 'host.udp_mem_pages', prom: 'sockpulse_host_udp_memory_bytes', otel: 'sockpulse.host.udp.memory', unit: 'By',
   help: 'Memory used by UDP buffers, whole host (Falcon/StatsD: pages)', source: 'sockstat UDP: mem (host-wide, pages)',
-}, kernelPageSize);
+}, kernelPageSize());
 
 export const sockstat: CollectorPlugin<void> = {
   name: 'sockstat',

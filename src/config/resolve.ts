@@ -10,6 +10,8 @@ import { Interval, parseInterval } from '../schedule/interval';
 import { compileFilters } from '../discover/filters';
 import { DiscoverySpec, sourcesOf } from '../discover/build';
 import { ActiveCollector, activeCollector } from '../collect/stage';
+import { catalog } from '../collect/registry';
+import { MetricDef } from '../core/metrics';
 import { SinkSpec } from '../deliver/build';
 import { REGISTRIES, Registries, at } from './schema';
 
@@ -23,6 +25,8 @@ export interface Resolved {
   discovery: DiscoverySpec;
   /** Enabled collectors, in registry order. */
   collectors: ActiveCollector[];
+  /** Every metric the registered collectors and the agent can emit (enabled or not: a stable reference). */
+  catalog: MetricDef[];
   /** Every sink, enabled or not (stdout runs in --once regardless). */
   sinks: SinkSpec[];
   health: { listen: string; address: Listen } | undefined;
@@ -66,6 +70,7 @@ export function resolveSettings(s: Raw, env: Env, r: Registries = REGISTRIES): R
     collectors: r.collectors
       .filter((c) => s.collectors[c.name].enabled)
       .map((c) => activeCollector(c, c.config?.resolve(at(s, `collectors.${c.name}`), env))),
+    catalog: catalog(r.collectors),
     sinks: r.sinks.map((p): SinkSpec => {
       const raw = at(s, p.config.path);
       const enabled = raw.enabled === true;

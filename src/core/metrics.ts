@@ -22,8 +22,11 @@ export interface MetricDef {
   prom: string;
   otel: string;
   unit: string;
-  /** Multiply the value by this for prom/otel (kernel pages → bytes). Falcon/StatsD keep the raw value. */
-  toBaseUnit?: () => number;
+  /**
+   * Multiply the value by this for prom/otel (kernel pages → bytes, ms → s). Falcon/StatsD keep
+   * the raw value. A number, so a definition is plain data (a batch can be cloned).
+   */
+  toBaseUnit?: number;
 }
 
 let pageSize: number | undefined;
@@ -43,7 +46,7 @@ export const namespaceGauge = (n: Names): MetricDef => ({ kind: 'gauge', scope: 
 /** A per-namespace monotonic counter. */
 export const namespaceCounter = (n: Names): MetricDef => ({ kind: 'counter', scope: 'namespace', ...n });
 /** A host-wide gauge: the same in every namespace, so reported once, on the host target. */
-export const hostGauge = (n: Names, toBaseUnit?: () => number): MetricDef => ({ kind: 'gauge', scope: 'host', ...n, ...(toBaseUnit ? { toBaseUnit } : {}) });
+export const hostGauge = (n: Names, toBaseUnit?: number): MetricDef => ({ kind: 'gauge', scope: 'host', ...n, ...(toBaseUnit ? { toBaseUnit } : {}) });
 
 const agent = (key: string, kind: 'gauge' | 'counter', unit: string, help: string): MetricDef => ({
   key,
@@ -63,15 +66,15 @@ const agent = (key: string, kind: 'gauge' | 'counter', unit: string, help: strin
  * milliseconds for Falcon/StatsD and seconds for Prometheus/OTLP.
  */
 export const AGENT_METRICS: readonly MetricDef[] = [
-  { ...agent('cycle.discover_ms', 'gauge', 's', 'Duration of the last discovery stage'), prom: 'sockpulse_agent_discover_duration_seconds', otel: 'sockpulse.agent.cycle.discover.duration', toBaseUnit: () => 0.001 },
-  { ...agent('cycle.collect_ms', 'gauge', 's', 'Duration of the last collection stage'), prom: 'sockpulse_agent_collect_duration_seconds', otel: 'sockpulse.agent.cycle.collect.duration', toBaseUnit: () => 0.001 },
-  { ...agent('cycle.deliver_ms', 'gauge', 's', 'Duration of the previous cycle\'s delivery stage'), prom: 'sockpulse_agent_deliver_duration_seconds', otel: 'sockpulse.agent.cycle.deliver.duration', toBaseUnit: () => 0.001 },
+  { ...agent('cycle.discover_ms', 'gauge', 's', 'Duration of the last discovery stage'), prom: 'sockpulse_agent_discover_duration_seconds', otel: 'sockpulse.agent.cycle.discover.duration', toBaseUnit: 0.001 },
+  { ...agent('cycle.collect_ms', 'gauge', 's', 'Duration of the last collection stage'), prom: 'sockpulse_agent_collect_duration_seconds', otel: 'sockpulse.agent.cycle.collect.duration', toBaseUnit: 0.001 },
+  { ...agent('cycle.deliver_ms', 'gauge', 's', 'Duration of the previous cycle\'s delivery stage'), prom: 'sockpulse_agent_deliver_duration_seconds', otel: 'sockpulse.agent.cycle.deliver.duration', toBaseUnit: 0.001 },
   agent('targets', 'gauge', '{target}', 'Network namespaces read in the last cycle'),
   agent('skipped', 'gauge', '{target}', 'Namespaces skipped in the last cycle (process left, or none readable)'),
   agent('cycles', 'counter', '{cycle}', 'Cycles run since start'),
   agent('ticks_skipped', 'counter', '{tick}', 'Ticks skipped because the previous cycle was still running'),
   agent('errors', 'counter', '{error}', 'Errors by stage since start'),
-  { ...agent('collector.duration_ms', 'gauge', 's', 'Time one collector spent over all namespaces in the last cycle'), prom: 'sockpulse_agent_collector_duration_seconds', otel: 'sockpulse.agent.collector.duration', toBaseUnit: () => 0.001 },
+  { ...agent('collector.duration_ms', 'gauge', 's', 'Time one collector spent over all namespaces in the last cycle'), prom: 'sockpulse_agent_collector_duration_seconds', otel: 'sockpulse.agent.collector.duration', toBaseUnit: 0.001 },
   agent('collector.errors', 'counter', '{error}', 'Errors of one collector since start'),
   agent('sink.sent', 'counter', '{point}', 'Points a sink delivered'),
   agent('sink.retried', 'counter', '{attempt}', 'Delivery attempts a sink retried'),

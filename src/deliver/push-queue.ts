@@ -54,6 +54,26 @@ export class PushQueue<T> {
     this.o.counters.buffered = this.points;
   }
 
+  /** Resolves when no drain is under way (a reload waits for it before taking the payloads). */
+  async idle(): Promise<void> {
+    await this.draining;
+  }
+
+  /** Reload: removes and returns every buffered payload, oldest first, counting nothing. */
+  takeAll(): T[] {
+    const all = this.queue.splice(0);
+    this.points = 0;
+    this.o.counters.buffered = 0;
+    return all;
+  }
+
+  /** Reload: payloads a previous instance buffered, placed before this one's (they are older). */
+  adopt(payloads: T[]): void {
+    this.queue.unshift(...payloads);
+    for (const p of payloads) this.points += this.o.size(p);
+    this.push([]); // drops the oldest if the bound is now exceeded
+  }
+
   /**
    * Sends what is buffered, oldest first. One drain at a time; a second caller shares the first.
    * `ignoreBackoff` (a last drain at shutdown) tries once even while an earlier failure's backoff runs.

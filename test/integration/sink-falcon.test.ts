@@ -190,7 +190,7 @@ describe('FalconSink delivers real cycles', () => {
     for (const b of bodies) expect(b.length).toBeLessThanOrEqual(40);
     expect(bodies.flat().map((i) => i.metric)).toEqual(rx.items.map((i) => i.metric));
     expect(Object.keys(bodies[0][0])).toEqual(['endpoint', 'metric', 'timestamp', 'step', 'value', 'counterType', 'tags']);
-    expect(batch.results[0].samples[0]).toMatchObject({ key: 'inuse', value: 1 });
+    expect(batch.results[0].samples[0]).toMatchObject({ def: { key: 'inuse' }, value: 1 });
     expect(bodies[0][0]).toEqual({ endpoint: 'fixture-host', metric: 'sockpulse.inuse', timestamp: 1_700_000_040, step: 60, value: 1, counterType: 'GAUGE', tags: 'scope=host' });
   });
 

@@ -40,6 +40,7 @@ async function fixtureBatch(): Promise<Batch> {
   const { batch } = await pipeline([], new SelfStats()).runCycle(new Date(1_700_000_059_000));
   batch.cycle.discover_ms = 0;
   batch.cycle.collect_ms = 0;
+  for (const c of Object.values(batch.cycle.collectors)) c.ms = 0;
   return batch;
 }
 
@@ -93,6 +94,9 @@ const FIRST_DOGSTATSD = [
   'sockpulse.agent.cycle.collect_ms:0|g',
   'sockpulse.agent.targets:5|g',
   'sockpulse.agent.skipped:1|g',
+  'sockpulse.agent.collector.duration_ms:0|g|#collector:sockstat',
+  'sockpulse.agent.collector.duration_ms:0|g|#collector:snmp',
+  'sockpulse.agent.collector.duration_ms:0|g|#collector:snmp_counters',
 ];
 const POD_T = 'container_id=aaaaaaaaaaaa_bbbbbbbbbbbb,pod_uid=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const FIRST_TELEGRAF = [
@@ -126,6 +130,9 @@ const FIRST_TELEGRAF = [
   'sockpulse.agent.cycle.collect_ms:0|g',
   'sockpulse.agent.targets:5|g',
   'sockpulse.agent.skipped:1|g',
+  'sockpulse.agent.collector.duration_ms,collector=sockstat:0|g',
+  'sockpulse.agent.collector.duration_ms,collector=snmp:0|g',
+  'sockpulse.agent.collector.duration_ms,collector=snmp_counters:0|g',
 ];
 const POD_N = 'container_id.aaaaaaaaaaaa_bbbbbbbbbbbb.pod_uid.0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const FIRST_NONE = [
@@ -159,6 +166,9 @@ const FIRST_NONE = [
   'sockpulse.agent.cycle.collect_ms:0|g',
   'sockpulse.agent.targets:5|g',
   'sockpulse.agent.skipped:1|g',
+  'sockpulse.agent.collector.duration_ms.collector.sockstat:0|g',
+  'sockpulse.agent.collector.duration_ms.collector.snmp:0|g',
+  'sockpulse.agent.collector.duration_ms.collector.snmp_counters:0|g',
 ];
 const COUNTER_KEYS = ['tcp.active_opens', 'tcp.passive_opens', 'tcp.attempt_fails', 'tcp.estab_resets', 'tcp.retrans_segs', 'tcp.in_errs', 'tcp.out_rsts',
   'udp.in_datagrams', 'udp.out_datagrams', 'udp.no_ports', 'udp.in_errors', 'udp.rcvbuf_errors', 'udp.sndbuf_errors'];
@@ -171,6 +181,9 @@ const SECOND_COUNTERS = [
   'sockpulse.agent.errors:0|c|#stage:discover',
   'sockpulse.agent.errors:0|c|#stage:collect',
   'sockpulse.agent.errors:0|c|#stage:deliver',
+  'sockpulse.agent.collector.errors:0|c|#collector:sockstat',
+  'sockpulse.agent.collector.errors:0|c|#collector:snmp',
+  'sockpulse.agent.collector.errors:0|c|#collector:snmp_counters',
 ];
 
 describe('StatsdSink over UDP: the exact datagrams', () => {
@@ -185,11 +198,11 @@ describe('StatsdSink over UDP: the exact datagrams', () => {
   ])('%s: the first cycle is gauges, in datagrams of at most 1432 bytes', async (style, expected) => {
     const { sink: s, counters } = sink({ port: cap.port, tag_style: style });
     await s.start();
-    expect(await s.write(await fixtureBatch(), deadline())).toEqual({ status: 'ok', sent: 30 });
+    expect(await s.write(await fixtureBatch(), deadline())).toEqual({ status: 'ok', sent: 33 });
     await cap.waitFor((d) => lines(d).length >= expected.length);
     expect(lines(cap.items)).toEqual(expected);
     expectPacked(cap.items, 1432);
-    expect(counters).toMatchObject({ sent: 30, buffered: 0, dropped: {} });
+    expect(counters).toMatchObject({ sent: 33, buffered: 0, dropped: {} });
   });
 
   it('the second cycle adds each counter\'s increment, per namespace and per agent label', async () => {
@@ -197,10 +210,10 @@ describe('StatsdSink over UDP: the exact datagrams', () => {
     await s.start();
     const b1 = await fixtureBatch();
     await s.write(b1, deadline());
-    await cap.waitFor((d) => lines(d).length >= 30);
+    await cap.waitFor((d) => lines(d).length >= 33);
     cap.clear();
-    expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: 30 + SECOND_COUNTERS.length });
-    await cap.waitFor((d) => lines(d).length >= 30 + SECOND_COUNTERS.length);
+    expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: 33 + SECOND_COUNTERS.length });
+    await cap.waitFor((d) => lines(d).length >= 33 + SECOND_COUNTERS.length);
     expect(lines(cap.items).filter((l) => l.includes('|g'))).toEqual(FIRST_DOGSTATSD);
     expect(lines(cap.items).filter((l) => l.includes('|c')).sort()).toEqual([...SECOND_COUNTERS].sort());
     expectPacked(cap.items, 1432);
@@ -258,7 +271,7 @@ describe('StatsdSink into the real statsd daemon (management console)', () => {
       'sockpulse.inuse;scope=netns;netns_name=netns-4026532500': 10,
       'sockpulse.agent.targets': 5,
     });
-    expect(Object.keys(gauges)).toHaveLength(30);
+    expect(Object.keys(gauges)).toHaveLength(33);
     expect(Object.keys(counters)).toHaveLength(SECOND_COUNTERS.length);
     expect(counters).toMatchObject({
       'sockpulse.tcp.active_opens;scope=host': 5,
@@ -274,7 +287,7 @@ describe('StatsdSink into the real statsd daemon (management console)', () => {
     const { sink: s } = sink({ port: daemon.udpPort, tag_style: 'none' });
     await s.start();
     await s.write(await fixtureBatch(), deadline());
-    await waitUntil(async () => Object.keys(sockpulse(await daemon!.gauges())).length === 30);
+    await waitUntil(async () => Object.keys(sockpulse(await daemon!.gauges())).length === 33);
     expect(sockpulse(await daemon.gauges())).toMatchObject({
       'sockpulse.estab.scope.container.container_id.4e3eb141f15f': 11,
       'sockpulse.estab.scope.host': 0,
@@ -336,16 +349,16 @@ describe('StatsdSink over TCP and unix datagram sockets', () => {
       const { sink: s } = sink({ protocol: 'tcp', port: cap.port });
       await s.start();
       const b1 = await fixtureBatch();
-      expect(await s.write(b1, deadline())).toEqual({ status: 'ok', sent: 30 });
-      await cap.waitFor(() => cap.text().split('\n').length > 30);
+      expect(await s.write(b1, deadline())).toEqual({ status: 'ok', sent: 33 });
+      await cap.waitFor(() => cap.text().split('\n').length > 33);
       expect(cap.text()).toBe(`${FIRST_DOGSTATSD.join('\n')}\n`);
       // The daemon restarts: its end closes, a new one listens on the same port.
       await cap.close();
       const again = await TcpCapture.start(cap.port);
       try {
         await sleep(50);
-        expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: 30 + SECOND_COUNTERS.length });
-        await again.waitFor(() => again.text().split('\n').length > 30 + SECOND_COUNTERS.length);
+        expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: 33 + SECOND_COUNTERS.length });
+        await again.waitFor(() => again.text().split('\n').length > 33 + SECOND_COUNTERS.length);
         expect(again.text().split('\n').filter((l) => l.includes('|c')).sort()).toEqual([...SECOND_COUNTERS].sort());
       } finally {
         await again.close();
@@ -363,28 +376,28 @@ describe('StatsdSink over TCP and unix datagram sockets', () => {
       const absent = sink({ protocol: 'uds', path: file });
       await absent.sink.start();
       const r0 = await absent.sink.write(b1, deadline());
-      expect(r0).toMatchObject({ status: 'retryable', error: expect.stringMatching(/0 of 30 points sent; 30 failed .*ENOENT/) });
-      expect(absent.counters.dropped).toEqual({ send_error: 30 });
+      expect(r0).toMatchObject({ status: 'retryable', error: expect.stringMatching(/0 of 33 points sent; 33 failed .*ENOENT/) });
+      expect(absent.counters.dropped).toEqual({ send_error: 33 });
 
       let cap = UdsCapture.start(file);
       const { sink: s, counters } = sink({ protocol: 'uds', path: file });
       await s.start();
-      expect(await s.write(b1, deadline())).toEqual({ status: 'ok', sent: 30 });
-      await cap.waitFor((d) => lines(d).length >= 30);
+      expect(await s.write(b1, deadline())).toEqual({ status: 'ok', sent: 33 });
+      await cap.waitFor((d) => lines(d).length >= 33);
       expect(lines(cap.items)).toEqual(FIRST_DOGSTATSD);
       expectPacked(cap.items, 8192);
 
       cap.close(); // the receiver goes away (a restarting agent)
       const r1 = await s.write(later(b1, 5), deadline());
       expect(r1).toMatchObject({ status: 'retryable', error: expect.stringMatching(/ECONNREFUSED|ENOENT/) });
-      expect(counters.dropped).toEqual({ send_error: 30 + SECOND_COUNTERS.length });
+      expect(counters.dropped).toEqual({ send_error: 33 + SECOND_COUNTERS.length });
       cap = UdsCapture.start(file);
       try {
         // …and is back: the increments that failed are carried by this write.
-        expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: 30 + SECOND_COUNTERS.length });
+        expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: 33 + SECOND_COUNTERS.length });
         expect(await absent.sink.write(b1, deadline())).toMatchObject({ status: 'ok' });
-        await cap.waitFor((d) => lines(d).length >= 2 * 30 + 2 * SECOND_COUNTERS.length);
-        expect(lines(cap.items).slice(0, 30 + SECOND_COUNTERS.length).filter((l) => l.includes('|c')).sort()).toEqual([...SECOND_COUNTERS].sort());
+        await cap.waitFor((d) => lines(d).length >= 2 * 33 + 2 * SECOND_COUNTERS.length);
+        expect(lines(cap.items).slice(0, 33 + SECOND_COUNTERS.length).filter((l) => l.includes('|c')).sort()).toEqual([...SECOND_COUNTERS].sort());
       } finally {
         cap.close();
       }
@@ -432,11 +445,11 @@ describe('StatsdSink failure paths: the agent keeps cycling, drops are counted',
       const b = await fixtureBatch();
       const r = await s.write(b, deadline());
       expect(r).toMatchObject({ status: 'retryable', error: expect.stringMatching(/ECONNRESET|EPIPE|ERR_SOCKET/) });
-      expect(counters.dropped.send_error).toBe(30);
+      expect(counters.dropped.send_error).toBe(33);
       cap.mode = 'accept';
       // The failed write still set the counters' baselines: this one also carries their increments (0).
-      expect(await s.write(b, deadline())).toEqual({ status: 'ok', sent: 30 + SECOND_COUNTERS.length });
-      await cap.waitFor(() => cap.text().split('\n').length > 30 + SECOND_COUNTERS.length);
+      expect(await s.write(b, deadline())).toEqual({ status: 'ok', sent: 33 + SECOND_COUNTERS.length });
+      await cap.waitFor(() => cap.text().split('\n').length > 33 + SECOND_COUNTERS.length);
       expect(cap.text().split('\n').filter((l) => l.includes('|g'))).toEqual(FIRST_DOGSTATSD);
       expect(cap.text().split('\n').filter((l) => l.includes('|c')).sort()).toEqual(SECOND_COUNTERS.map((l) => l.replace(/:[15]\|c/, ':0|c')).sort());
       expect(cap.connections).toBeGreaterThanOrEqual(2);
@@ -464,8 +477,9 @@ describe('StatsdSink failure paths: the agent keeps cycling, drops are counted',
       cap.resume();
       await s.close(); // waits for what is in flight
       expect(counters.buffered).toBe(0);
-      // Two writes of 2000 × 5 gauges + 4 agent gauges; the second also has the 5 agent counters' increments.
-      const total = 2 * 10_004 + 5;
+      // Two writes of 2000 × 5 gauges + 4 agent gauges + 3 collector durations; the second also has
+      // the 5 agent counters' and 3 collector error counters' increments.
+      const total = 2 * 10_007 + 8;
       expect(counters.sent + (counters.dropped.deadline ?? 0)).toBe(total);
       await cap.waitFor(() => cap.text().split('\n').length - 1 === counters.sent, 5000);
       expect(await s.write(big, deadline())).toEqual({ status: 'failed', error: 'write after close' });

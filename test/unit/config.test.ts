@@ -4,7 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, loadConfig } from '../../src/config/load';
-import { README, SECTIONS, section } from '../../src/app/docs';
+import { exampleConfig } from '../../src/config/example';
+import { EXAMPLE_CONFIG, README, SECTIONS, section } from '../../src/app/docs';
 
 let dir: string;
 beforeAll(() => {
@@ -87,5 +88,18 @@ describe('generated README sections', () => {
   const readme = fs.readFileSync(README, 'utf8');
   it.each(Object.entries(SECTIONS))('%s is exactly what the code generates (npm run docs)', (name, gen) => {
     expect(section(readme, name)).toBe(gen());
+  });
+
+  it('config/sockpulse.example.yaml is exactly what the code generates, and loads to the defaults', () => {
+    const text = fs.readFileSync(EXAMPLE_CONFIG, 'utf8');
+    expect(text).toBe(exampleConfig());
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-example-'));
+    try {
+      const file = path.join(dir, 'example.yaml');
+      fs.writeFileSync(file, text);
+      expect(loadConfig({ file, env: {} }).printable()).toBe(loadConfig({ env: {} }).printable());
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

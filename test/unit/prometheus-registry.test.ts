@@ -63,14 +63,14 @@ describe('buildExposition', () => {
     const out = await text(points, ['com.example.team']);
     expect(out).toBe(
       [
+        '# HELP sockpulse_host_tcp_memory_bytes Memory used by TCP buffers, whole host (Falcon/StatsD: pages)',
+        '# TYPE sockpulse_host_tcp_memory_bytes gauge',
+        `sockpulse_host_tcp_memory_bytes ${142 * kernelPageSize()}`,
+        '',
         '# HELP sockpulse_tcp_established TCP connections in ESTABLISHED (and CLOSE_WAIT since Linux 6.10), IPv4+IPv6',
         '# TYPE sockpulse_tcp_established gauge',
         `sockpulse_tcp_established{${webLabels}} 11`,
         `sockpulse_tcp_established{${hostLabels}} 0`,
-        '',
-        '# HELP sockpulse_host_tcp_memory_bytes Memory used by TCP buffers, whole host (Falcon/StatsD: pages)',
-        '# TYPE sockpulse_host_tcp_memory_bytes gauge',
-        `sockpulse_host_tcp_memory_bytes ${142 * kernelPageSize()}`,
         '',
         '# HELP sockpulse_tcp_active_opens_total Tcp ActiveOpens since the namespace was created',
         '# TYPE sockpulse_tcp_active_opens_total counter',

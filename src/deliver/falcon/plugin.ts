@@ -1,22 +1,10 @@
 // Open-Falcon: configuration and checks of the sink (sink.ts sends, items.ts encodes).
 import { httpUrl } from '../../core/secrets';
 import { SinkPlugin } from '../plugin';
-import { DeliveryOptions, DeliverySettings, deliverySchema, resolveDelivery } from '../delivery';
+import { DeliverySettings, deliverySchema, resolveDelivery } from '../delivery';
 import { checkEndpointTemplate, checkPrefix } from './items';
+import { FalconConfig } from './settings';
 
-export interface FalconConfig {
-  url: URL;
-  /** The url as configured (its secrets are hidden in replies). */
-  rawUrl: string;
-  /** /api/push: a transfer, whose reply counts invalid items. */
-  transfer: boolean;
-  endpoint: string;
-  prefix: string;
-  /** 0: only the cycle deadline limits a request. */
-  timeoutMs: number;
-  batchSize: number;
-  delivery: DeliveryOptions;
-}
 
 interface Raw extends DeliverySettings {
   url: string;
@@ -25,6 +13,8 @@ interface Raw extends DeliverySettings {
   timeout: number;
   batch_size: number;
 }
+
+export type { FalconConfig };
 
 export const falcon: SinkPlugin<FalconConfig> = {
   name: 'falcon',

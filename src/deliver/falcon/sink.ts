@@ -11,10 +11,10 @@
 import * as http from 'http';
 import * as https from 'https';
 import { hideSecrets, redactUrl, urlSecrets } from '../../core/secrets';
-import { Batch, Sink, SinkResult } from '../../core/model';
+import { Batch, Handover, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
 import { SinkContext } from '../plugin';
-import { FalconConfig } from './plugin';
+import { FalconConfig } from './settings';
 import { encodePoints } from './items';
 import { batchPoints } from '../points';
 import { PushQueue, SendOutcome } from '../push-queue';
@@ -62,6 +62,8 @@ export class FalconSink implements Sink {
     });
   }
 
+  readonly encoding = 'falcon/json';
+
   async start(): Promise<void> {
     const { batchSize, timeoutMs } = this.cfg;
     this.ctx.log.info({ url: redactUrl(this.url.href), transfer: this.transfer, batch_size: batchSize, timeout: timeoutMs / 1000 }, 'Open-Falcon sink ready');
@@ -80,6 +82,18 @@ export class FalconSink implements Sink {
     } catch (err) {
       return { status: 'failed', error: `falcon: ${String((err as Error)?.message ?? err)}` };
     }
+  }
+
+  /** Reload: the buffered payloads for the replacing instance; this one stops without sending. */
+  async handOver(): Promise<Handover> {
+    this.closed = true;
+    await this.queue.idle();
+    this.http.destroy();
+    return { encoding: this.encoding, payloads: this.queue.takeAll() };
+  }
+
+  adopt(h: Handover): void {
+    if (h.encoding === this.encoding) this.queue.adopt(h.payloads as Payload[]);
   }
 
   /** One last drain, bounded by `timeout`; what is still buffered then is counted as dropped. */

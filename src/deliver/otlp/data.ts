@@ -83,7 +83,7 @@ export interface OtlpPayload {
 
 /** Integral scaling keeps a kernel integer an integer (pages → bytes); ms → s makes doubles. */
 function valueType(def: MetricDef): ValueType {
-  return Number.isInteger(def.toBaseUnit?.() ?? 1) ? ValueType.INT : ValueType.DOUBLE;
+  return Number.isInteger(def.toBaseUnit ?? 1) ? ValueType.INT : ValueType.DOUBLE;
 }
 
 export function batchToOtlp(batch: Batch, resource: Resource, version: string, starts: CounterStarts): OtlpPayload {
@@ -92,7 +92,7 @@ export function batchToOtlp(batch: Batch, resource: Resource, version: string, s
   let points = 0;
   let skipped = 0;
   for (const p of batchPoints(batch)) {
-    const value = p.value * (p.def.toBaseUnit?.() ?? 1);
+    const value = p.value * (p.def.toBaseUnit ?? 1);
     if (!Number.isFinite(value) || (valueType(p.def) === ValueType.INT && !Number.isInteger(value))) {
       skipped++;
       continue;

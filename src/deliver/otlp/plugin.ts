@@ -1,14 +1,12 @@
 // OTLP/HTTP: configuration of the sink (config.ts resolves the target the OTel way, data.ts
 // builds the data, sink.ts sends). The OpenTelemetry libraries load only when the sink is built.
 import { SinkPlugin } from '../plugin';
-import { DeliveryOptions, DeliverySettings, deliverySchema, resolveDelivery } from '../delivery';
-import { OtlpKeys, OtlpTarget, resolveOtlpConfig } from './config';
+import { DeliverySettings, deliverySchema, resolveDelivery } from '../delivery';
+import { OtlpKeys, resolveOtlpConfig } from './config';
+import { OtlpConfig } from './settings';
 
-export interface OtlpConfig {
-  /** Holds the header values: never log it. */
-  target: OtlpTarget;
-  delivery: DeliveryOptions;
-}
+
+export type { OtlpConfig };
 
 export const otlp: SinkPlugin<OtlpConfig> = {
   name: 'otlp',

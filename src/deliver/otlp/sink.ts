@@ -13,10 +13,10 @@
 import * as http from 'http';
 import * as https from 'https';
 import type { Resource } from '@opentelemetry/resources';
-import { Batch, Sink, SinkResult } from '../../core/model';
+import { Batch, Handover, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
 import { SinkContext } from '../plugin';
-import { OtlpConfig } from './plugin';
+import { OtlpConfig } from './settings';
 import { hideSecrets, redactUrl } from '../../core/secrets';
 import { OtlpTarget, targetSecrets } from './config';
 import { CounterStarts, OtlpSerializer, batchToOtlp, exporterSerializer, otlpResource } from './data';
@@ -63,6 +63,22 @@ export class OtlpSink implements Sink {
       counters: ctx.counters,
       ...cfg.delivery,
     });
+  }
+
+  /** Payloads are request bodies in this protocol: a replacement with another protocol cannot send them. */
+  get encoding(): string {
+    return `otlp/${this.target.protocol}`;
+  }
+
+  /** Reload: the buffered payloads for the replacing instance; this one stops without sending. */
+  async handOver(): Promise<Handover> {
+    this.closed = true;
+    await this.queue.idle();
+    return { encoding: this.encoding, payloads: this.queue.takeAll() };
+  }
+
+  adopt(h: Handover): void {
+    if (h.encoding === this.encoding) this.queue.adopt(h.payloads as Payload[]);
   }
 
   async start(): Promise<void> {

@@ -1,14 +1,11 @@
 // Prometheus: configuration of the pull endpoint (sink.ts serves, registry.ts builds the page).
 // prom-client loads only when the sink is built. Daemon only: in --once the page would vanish at exit.
-import { Listen, parseListen } from '../../core/listen';
+import { parseListen } from '../../core/listen';
 import { SinkPlugin } from '../plugin';
+import { PrometheusConfig } from './settings';
 
-export interface PrometheusConfig {
-  /** As configured, for messages. */
-  listen: string;
-  address: Listen;
-  path: string;
-}
+
+export type { PrometheusConfig };
 
 export const prometheus: SinkPlugin<PrometheusConfig> = {
   name: 'prometheus',

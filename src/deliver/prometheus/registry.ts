@@ -125,7 +125,7 @@ function targetSeriesLabels(t: Target, copyNames: ReadonlyMap<string, string>): 
 
 /** Kernel pages → bytes, milliseconds → seconds; rounded to 15 digits so 0.001 × 7 reads 0.007. */
 function baseUnit(def: MetricDef, value: number): number {
-  const f = def.toBaseUnit?.() ?? 1;
+  const f = def.toBaseUnit ?? 1;
   return f === 1 ? value : Number((value * f).toPrecision(15));
 }
 

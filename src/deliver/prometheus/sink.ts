@@ -18,7 +18,7 @@ import { gzip } from 'node:zlib';
 import { Batch, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
 import { SinkContext } from '../plugin';
-import { PrometheusConfig } from './plugin';
+import { PrometheusConfig } from './settings';
 import { batchPoints } from '../points';
 import { Exposition, buildExposition, copyLabelNames, emptyExposition } from './registry';
 

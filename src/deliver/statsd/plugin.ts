@@ -1,17 +1,11 @@
 // StatsD: configuration and checks of the sink (sink.ts sends, lines.ts encodes).
 import { SinkPlugin } from '../plugin';
-import { TAG_STYLES, TagStyle } from './lines';
+import { TAG_STYLES } from './lines';
+import { StatsdConfig, StatsdProtocol } from './settings';
 
-export type StatsdProtocol = 'udp' | 'tcp' | 'uds';
 
-export interface StatsdConfig {
-  protocol: StatsdProtocol;
-  host: string;
-  port: number;
-  path: string;
-  prefix: string;
-  tagStyle: TagStyle;
-}
+
+export type { StatsdConfig, StatsdProtocol };
 
 export const statsd: SinkPlugin<StatsdConfig> = {
   name: 'statsd',

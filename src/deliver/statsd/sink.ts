@@ -18,7 +18,7 @@ import { ClientOptions, StatsD } from 'hot-shots';
 import * as os from 'os';
 import { Batch, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
-import { StatsdConfig, StatsdProtocol } from './plugin';
+import { StatsdConfig, StatsdProtocol } from './settings';
 import { CounterDeltas } from '../counter-deltas';
 import { SinkContext } from '../plugin';
 import { Point, batchPoints } from '../points';

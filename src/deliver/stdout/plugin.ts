@@ -1,10 +1,10 @@
 // stdout: each cycle printed as a table or as one JSON document per line (`output` keys). Always
 // on in --once, which is what --once is for.
 import { SinkPlugin } from '../plugin';
+import { StdoutConfig } from './settings';
 
-export interface StdoutConfig {
-  format: 'table' | 'json';
-}
+
+export type { StdoutConfig };
 
 export const stdout: SinkPlugin<StdoutConfig> = {
   name: 'stdout',

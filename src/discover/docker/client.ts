@@ -6,7 +6,7 @@ import * as http from 'http';
 import * as https from 'https';
 import Docker from 'dockerode';
 import { certFiles } from './host';
-import { DockerConfig } from './plugin';
+import { DockerConfig } from './settings';
 
 /** Throws only on certificate files that became unreadable since the configuration was checked. */
 export function dockerClient(cfg: DockerConfig): Docker {

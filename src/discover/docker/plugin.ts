@@ -4,18 +4,11 @@
 import * as fs from 'fs';
 import { redactUrl } from '../../core/secrets';
 import { DiscoveryPlugin } from '../plugin';
-import { DockerEndpoint, checkDockerSettings, dockerEndpoint } from './host';
+import { checkDockerSettings, dockerEndpoint } from './host';
+import { DockerConfig } from './settings';
 
-export interface DockerConfig {
-  host: string;
-  /** The endpoint as messages and the --once output show it (credentials masked). */
-  shown: string;
-  endpoint: DockerEndpoint;
-  tls: boolean;
-  certPath: string;
-  timeoutMs: number;
-  inspectConcurrency: number;
-}
+
+export type { DockerConfig };
 
 export const docker: DiscoveryPlugin<DockerConfig> = {
   name: 'docker',

@@ -1,0 +1,16 @@
+// The resolved settings the plugin (plugin.ts) hands to what it builds.
+import { DeliveryOptions } from '../delivery';
+
+export interface FalconConfig {
+  url: URL;
+  /** The url as configured (its secrets are hidden in replies). */
+  rawUrl: string;
+  /** /api/push: a transfer, whose reply counts invalid items. */
+  transfer: boolean;
+  endpoint: string;
+  prefix: string;
+  /** 0: only the cycle deadline limits a request. */
+  timeoutMs: number;
+  batchSize: number;
+  delivery: DeliveryOptions;
+}
