@@ -1,6 +1,6 @@
 // The soaked process (started by bench/soak.ts with the Node flags of bin/sockpulse.js): the real
 // Agent — procfs discovery, collection, and the Open-Falcon, StatsD, OTLP and Prometheus sinks,
-// built by the same functions src/cli.ts uses — running `Agent.runCycle` back to back instead of
+// built by the same functions the CLI uses (src/app/pipeline.ts) — running `Agent.runCycle` back to back instead of
 // once a second. Prints one JSON line per cycle ({"t":"c"}) so the driver can time its churn and
 // outages, and every --sample-every cycles a sample ({"t":"s"}) of what could grow.
 //

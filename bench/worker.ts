@@ -1,5 +1,5 @@
 // The measured process: only the agent's own discovery and collect stages, built exactly as
-// src/discovery/index.ts (mode procfs, default settings) and src/cli.ts build them, run for
+// src/discover/build.ts (mode procfs, default settings) and src/app/pipeline.ts build them, run for
 // --cycles cycles back to back. Its RSS is therefore the agent's. Prints one JSON line.
 //
 //   node dist/bench/worker.js --cycles 20 --proc-root /proc --show 4026532181,4026532300
