@@ -21,8 +21,8 @@ import { AgentRun, Doc, SKIPPED_TICKS, timestampGaps } from '../helpers/agent-ru
 import { PrivateEngine } from '../helpers/private-engine';
 import { exclusiveNamespaces } from '../helpers/exclusive';
 
-const SWITCH_TO_PROCFS = 'Docker engine not answering; scanning every network namespace under the proc root';
-const SWITCH_TO_DOCKER = 'discovering containers through the Docker engine';
+const SWITCH_TO_PROCFS = 'no container runtime answering; scanning every network namespace under the proc root';
+const SWITCH_TO_DOCKER = 'discovering containers through docker';
 
 /** The agent daemon, one document a second, on the engine at `dockerHost`. */
 const agentRun = (label: string, mode: string, dockerHost: string) =>
