@@ -80,10 +80,11 @@ export interface Batch {
   self: SelfSnapshot;
 }
 
+/** `logged`: the sink has said this failure itself (once, for a standing one); the agent does not log it again. */
 export type SinkResult =
   | { status: 'ok'; sent: number }
-  | { status: 'retryable'; error: string }
-  | { status: 'failed'; error: string };
+  | { status: 'retryable'; error: string; logged?: true }
+  | { status: 'failed'; error: string; logged?: true };
 
 /**
  * A backend. `write` is never called before `start` resolves or after `close`;

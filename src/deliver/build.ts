@@ -38,7 +38,9 @@ export function createSinks(s: Settings, env: SinkEnv): Sink[] {
   });
   const k = s.sinks;
   const sinks: Sink[] = [];
-  if (s.output.enabled || env.once) sinks.push(new StdoutSink(s.output.format as 'table' | 'json'));
+  if (s.output.enabled || env.once) {
+    sinks.push(new StdoutSink(s.output.format as 'table' | 'json', process.stdout, { log: env.log.child({ sink: 'stdout' }), counters: () => env.stats.sink('stdout'), once: env.once }));
+  }
   if (k.falcon.enabled) sinks.push(new (load.falcon())(k.falcon, ctx('falcon')));
   if (k.statsd.enabled) sinks.push(new (load.statsd())(k.statsd, ctx('statsd')));
   if (k.otlp.enabled) sinks.push(new (load.otlp())(k.otlp, ctx('otlp')));

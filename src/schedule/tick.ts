@@ -139,7 +139,7 @@ export class Agent {
         } catch (err) {
           result = { status: signal.aborted ? 'retryable' : 'failed', error: String((err as Error)?.message ?? err) };
         }
-        if (result.status !== 'ok') this.o.log.warn({ stage: 'deliver', sink: sink.name, status: result.status }, result.error);
+        if (result.status !== 'ok' && !result.logged) this.o.log.warn({ stage: 'deliver', sink: sink.name, status: result.status }, result.error);
         return { sink: sink.name, result };
       }),
     );
