@@ -58,6 +58,13 @@ export type FailMode =
    *  contract's own 400s and Invalid counts from a sender that never sends bad items). */
   | { kind: 'rewrite'; fn: (body: string) => string };
 
+/**
+ * The local agent while its transfer is down (design/backends.md): it takes the items, blocks
+ * ~14 s trying to forward them, then answers 200 "success" and keeps them queued, whether or not
+ * the client still waits. A client that gives up earlier and resends makes duplicates.
+ */
+export const agentTransferDown = (ms = 14_000): FailMode => ({ kind: 'slow', ms, accept: 'before' });
+
 export class FalconReceiver {
   readonly items: ReceivedItem[] = [];
   readonly rejected: { via: Via; reason: string; item: unknown }[] = [];

@@ -6,6 +6,13 @@
 //   drops and counts the payload); connection errors, timeouts, 408, 429, 5xx → retried with
 //   backoff; any other status → rejected. Redirects are not followed. Each request ends at the
 //   cycle's deadline or after `timeout` seconds, whichever is first (timeout 0: the deadline only).
+// Behind the agent (any url but a transfer's /api/push) a timeout is not a failure to deliver:
+// when its transfer is down the agent queues the payload and answers 200 only after ~14 s, so a
+// request cut off after its whole body was sent may well have been delivered, and resending it
+// makes duplicates (4 copies were seen against the real agent). Such a payload is not retried:
+// it is dropped and counted as `uncertain`, not as undelivered. The default timeout (20 s) is
+// above the agent's 14 s, so with the default settings that happens only when a short interval's
+// cycle deadline cuts the request first. A transfer answers at once, so there a timeout is retried.
 // The url's credentials and query values are secrets: logs and errors show it redacted, and reply
 // text is searched for them before it is logged or reported (config/secrets.ts).
 import * as http from 'http';
@@ -129,6 +136,8 @@ export class FalconSink implements Sink {
     return new Promise<SendOutcome>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       let settled = false;
+      /** The whole body has been handed to the connection. */
+      let bodySent = false;
       const finish = (out: SendOutcome): void => {
         if (settled) return;
         settled = true;
@@ -157,12 +166,16 @@ export class FalconSink implements Sink {
         },
       );
       const abort = (why: string): void => {
+        if (bodySent && !this.transfer) {
+          finish({ status: 'failed', reason: 'uncertain', error: `${why} after the payload was sent; the agent may have queued it (it answers late while its transfer is down): not resent` });
+        }
         req.destroy(Object.assign(new Error(why), { code: 'ETIMEDOUT' }));
       };
       const onDeadline = (): void => abort('cycle deadline reached');
       cycle.addEventListener('abort', onDeadline, { once: true });
       if (this.timeoutMs > 0) timer = setTimeout(() => abort(`no reply within ${this.timeoutMs} ms`), this.timeoutMs);
       req.on('error', (err) => finish({ status: 'retryable', error: describe(err) }));
+      req.on('finish', () => (bodySent = true));
       req.end(p.body);
     });
   }
