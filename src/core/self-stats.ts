@@ -6,6 +6,8 @@ export interface SinkCounters {
   sent: number;
   retried: number;
   invalid: number;
+  /** Labels left out of sent points' tags to fit the backend's limits (Open-Falcon); absent until then. */
+  labels_dropped?: number;
   /** reason → points dropped (buffer_full, rejected, invalid_local, …). */
   dropped: Record<string, number>;
   /** Points waiting to be sent. */

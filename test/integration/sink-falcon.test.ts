@@ -242,6 +242,36 @@ describe('FalconSink delivers real cycles', () => {
   });
 });
 
+describe('FalconSink fitting tags into 255 characters', () => {
+  it('logs the labels it leaves out once per namespace while that lasts, and counts every label left out of every item', async () => {
+    const { sink, counters, lines } = setup(rx.transferUrl);
+    const long = (c: string) => c.repeat(63);
+    const said = () => lines.filter((l) => l.includes('labels left out'));
+    const send = async (cycle: number, trim: boolean) => {
+      const batch = await fixtureBatch(cycle);
+      const web = batch.results.find((r) => r.target.pid === 300)!;
+      web.target.labels = trim ? { container: long('c'), pod: long('p'), namespace: 'prod', image: long('i'), pod_uid: long('u') } : { container: 'web' };
+      batch.self.sinks = { falcon: { ...counters, dropped: { ...counters.dropped } } }; // as the agent's snapshot would hold
+      expect(await sink.write(batch, AbortSignal.timeout(3000))).toMatchObject({ status: 'ok' });
+      return web.samples.length;
+    };
+    const n = await send(0, true);
+    expect(said()).toHaveLength(1);
+    expect(JSON.parse(said()[0])).toMatchObject({ level: 40, dropped: [`image=${long('i')}`, `pod_uid=${long('u')}`], series: n });
+    expect(counters.labels_dropped).toBe(2 * n);
+    await send(1, true); // the same namespace trimmed again: counted, not said again
+    expect(said()).toHaveLength(1);
+    expect(counters.labels_dropped).toBe(4 * n);
+    await send(2, false); // fits again
+    await send(3, true); // trimmed again after a cycle that fitted: said again
+    expect(said()).toHaveLength(2);
+    expect(counters.labels_dropped).toBe(6 * n);
+    const reported = rx.items.filter((i) => i.metric === 'sockpulse.agent.sink.labels_dropped' && i.tags.sink === 'falcon').map((i) => i.value);
+    expect(reported).toEqual([2 * n, 4 * n, 4 * n]); // each batch carries the count as it stood
+    expect(counters.dropped).toEqual({});
+  });
+});
+
 describe('FalconSink when the backend fails', () => {
   /** What arrived, by cycle timestamp, in arrival order. */
   const timestamps = () => [...new Set(rx.items.map((i) => i.timestamp))];

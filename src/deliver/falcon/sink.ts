@@ -23,7 +23,7 @@ import { Batch, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
 import { SinkContext } from '../context';
 import { checkFalconSettings } from '../checks';
-import { encodePoints } from './items';
+import { COUNTER_MAX_CHARS, Trimmed, encodePoints } from './items';
 import { batchPoints } from '../points';
 import { deliveryOptions, PushQueue, SendOutcome } from '../push-queue';
 
@@ -51,6 +51,8 @@ export class FalconSink implements Sink {
   /** Hides the url's secrets in text from the backend. */
   private readonly hide: (text: string) => string;
   private closed = false;
+  /** Trimmed tag sets logged already, kept while they last (see noteTrimmed). */
+  private trimmedSeen = new Set<string>();
 
   constructor(
     private readonly cfg: FalconSettings,
@@ -109,7 +111,7 @@ export class FalconSink implements Sink {
   }
 
   private enqueue(batch: Batch): void {
-    const { items, invalid } = encodePoints(batchPoints(batch), {
+    const { items, invalid, trimmed } = encodePoints(batchPoints(batch), {
       prefix: this.cfg.prefix,
       endpoint: this.cfg.endpoint,
       hostname: this.ctx.hostname,
@@ -117,6 +119,7 @@ export class FalconSink implements Sink {
       timestamp: batch.timestamp,
       copyLabels: this.ctx.copyLabels,
     });
+    this.noteTrimmed(trimmed);
     const dropped = Object.values(invalid).reduce((a, b) => a + b, 0);
     if (dropped > 0) {
       countDrop(this.ctx.counters, 'invalid_local', dropped);
@@ -128,6 +131,26 @@ export class FalconSink implements Sink {
       payloads.push({ body: JSON.stringify(chunk), n: chunk.length });
     }
     this.queue.push(payloads);
+  }
+
+  /**
+   * Counts every label left out of an item's tags, and logs each namespace's trimmed tags once
+   * (all its series lose the same labels), again only after a cycle without them.
+   */
+  private noteTrimmed(trimmed: Trimmed[]): void {
+    const seen = new Set<string>();
+    for (const t of trimmed) {
+      const c = this.ctx.counters;
+      c.labels_dropped = (c.labels_dropped ?? 0) + t.dropped.length * t.items;
+      const key = `${t.endpoint}\0${t.tags}\0${t.dropped.join(',')}`;
+      seen.add(key);
+      if (this.trimmedSeen.has(key)) continue;
+      this.ctx.log.warn(
+        { endpoint: t.endpoint, tags: t.tags, dropped: t.dropped, series: t.items },
+        `metric/tags would exceed ${COUNTER_MAX_CHARS} characters: labels left out of these series' tags`,
+      );
+    }
+    this.trimmedSeen = seen;
   }
 
   /** One POST under the cycle's deadline and the request timeout, whichever comes first. */
