@@ -85,7 +85,11 @@ export class ProcfsDiscovery implements Discovery {
         if (k) k.start = t.pidStart;
       }
       const errors: StageError[] = deniedErrors(scan.denied);
-      return { targets, errors, source: this.name, skipped: errors.length > 0 ? 0 : scan.denied.length };
+      // Namespaces found whose processes all left before one could be read (the host target is
+      // always made). Processes whose namespace link was denied are not counted: no namespace is
+      // known for them, and `skipped` counts namespaces.
+      const skipped = new Set(members.map((m) => m.netns)).size - (targets.length - 1);
+      return { targets, errors, source: this.name, skipped };
     } catch (err) {
       return failed(this.name, err, procRoot);
     }
