@@ -1,4 +1,4 @@
-// The metric reference in the README, generated from the catalog (see src/docs.ts).
+// The metric reference in the README, generated from the catalog (see src/app/docs.ts).
 import { ALL_METRICS, MetricDef } from '../core/metrics';
 
 const SCOPE: Record<MetricDef['scope'], string> = {

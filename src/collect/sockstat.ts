@@ -1,6 +1,6 @@
 // sockstat/sockstat6 → inuse, timewait, total, udp per namespace; orphan and memory host-wide.
 //
-// Kernel facts (architecture.md, verified on 6.x): `TCP: inuse`, `tw`, `UDP: inuse` and
+// Kernel facts (README.md, "The six statistics"; verified on 6.x): `TCP: inuse`, `tw`, `UDP: inuse` and
 // `sockets: used` are kept per network namespace. `TCP: orphan`, `alloc`, `mem` and `UDP: mem`
 // are global counters: every namespace shows the host's number. They are emitted only for the
 // host target so no container ever appears to own them. `tw` covers IPv4 and IPv6 (sockstat6 has

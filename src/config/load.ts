@@ -18,7 +18,7 @@ export interface LoadOptions {
 
 export interface Loaded {
   settings: Readonly<Settings>;
-  /** The effective configuration as JSON: sensitive values masked, URLs redacted (config/secrets.ts). */
+  /** The effective configuration as JSON: sensitive values masked, URLs redacted (core/secrets.ts). */
   printable(): string;
 }
 

@@ -1,8 +1,8 @@
 // The configuration reference in the README is generated from the schema, so it cannot drift:
-// `npm run docs` writes it into the README (src/docs.ts).
+// `npm run docs` writes it into the README (src/app/docs.ts).
 import { SchemaLeaf, schemaLeaves } from './schema';
 
-/** What the reference adds to the doc of a key marked `redact: 'url'` (config/secrets.ts). */
+/** What the reference adds to the doc of a key marked `redact: 'url'` (core/secrets.ts). */
 const REDACTED_URL = 'Its user, password, query values and fragment are masked wherever it is shown (logs, errors, --print-config).';
 
 function formatName(f: unknown): string {

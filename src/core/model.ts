@@ -26,7 +26,7 @@ export interface Target {
   pidStart: number;
   scope: Scope;
   containers: ContainerRef[];
-  /** Labels describing the namespace as a whole (see discovery/labels.ts). */
+  /** Labels describing the namespace as a whole (see core/labels.ts). */
   labels: Record<string, string>;
 }
 

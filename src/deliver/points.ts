@@ -15,7 +15,7 @@ export interface Point {
 
 /**
  * Label keys a target may carry, in a stable order: `scope` first, then what discovery sets
- * (discovery/labels.ts), then the configured copied Docker labels.
+ * (core/labels.ts), then the configured copied Docker labels.
  */
 export const TARGET_LABEL_KEYS = [
   'scope', 'container', 'container_id', 'image', 'pod', 'namespace', 'pod_uid', 'kube_container',

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import { Discovery, DiscoveryResult } from '../core/model';
 
-/** Error code when the engine cannot be listed at all (docker.ts); `auto` falls back on it. */
+/** Error code when the engine cannot be listed at all (docker/discovery.ts); `auto` falls back on it. */
 export const ENGINE_DOWN = 'EDOCKERDOWN';
 
 export class AutoDiscovery implements Discovery {

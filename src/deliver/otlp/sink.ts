@@ -1,5 +1,5 @@
 // OTLP/HTTP sink (http/protobuf or http/json). Each batch becomes one ResourceMetrics
-// (otlp-data.ts), serialised by the OTLP exporters' own serializer, buffered in the shared
+// (otlp/data.ts), serialised by the OTLP exporters' own serializer, buffered in the shared
 // PushQueue and POSTed here. Why not the exporter's export() (studied in 0.223):
 // - its node transport loads `http` with a dynamic import(), which Jest's CommonJS VM rejects
 //   (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING_FLAG): it cannot send under the test runner at all;

@@ -1,10 +1,10 @@
 // The StatsD sink: every cycle's points as StatsD lines over UDP (default), TCP or a unix datagram
-// socket, through hot-shots' transports. Line format and escaping: statsd-lines.ts.
+// socket, through hot-shots' transports. Line format and escaping: statsd/lines.ts.
 // - Levels are gauges; kernel and agent counters become counter increments (counter-deltas.ts),
 //   keyed by namespace inode + reading pid + its start time, so a recreated namespace that reuses
 //   an inode starts a new baseline instead of sending a negative increment. The first cycle a
 //   counter is seen sends no line for it.
-// - hot-shots only carries bytes here: the lines are built and escaped in statsd-lines.ts and
+// - hot-shots only carries bytes here: the lines are built and escaped in statsd/lines.ts and
 //   handed to its `send(message, tags, callback)` with no tags, Datadog mode, telemetry and
 //   buffering all off, so what is built is what goes on the wire, byte for byte.
 // - Errors never throw. A send callback's error counts its points as dropped (`send_error`),
