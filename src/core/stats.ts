@@ -3,11 +3,9 @@ import { SampleKind, TargetSamples } from './model';
 
 /** The six per-namespace statistics, in display order. `orphan` is only ever the host's. */
 export const CORE_STATS = ['established', 'inuse', 'timewait', 'orphan', 'total', 'udp'] as const;
-export type CoreStat = (typeof CORE_STATS)[number];
 
 /** Kernel numbers that are the same in every namespace: reported once, for the host. */
 export const HOST_WIDE_STATS = ['orphan', 'tcp_alloc', 'tcp_mem_pages', 'udp_mem_pages'] as const;
-export type HostWideStat = (typeof HOST_WIDE_STATS)[number];
 
 /** key → value for a target's namespace-scoped samples of one kind; host-wide ones are left out. */
 export function namespaceValues(r: TargetSamples, kind: SampleKind = 'gauge'): Map<string, number> {

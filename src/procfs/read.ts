@@ -10,6 +10,16 @@ export function isGone(err: unknown): boolean {
   return GONE_CODES.has((err as NodeJS.ErrnoException)?.code ?? '');
 }
 
+/** fn's result, or undefined when what it reads is gone (ENOENT, ESRCH): absent, not an error. */
+export function unlessGone<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
+}
+
 export function errnoCode(err: unknown): string {
   return (err as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN';
 }
@@ -45,16 +55,6 @@ export class ProcReader {
       len += n;
     }
     return this.buf.toString('latin1', 0, len);
-  }
-
-  /** Like read(), but a missing file yields undefined (absent is not zero, and not an error). */
-  readOptional(path: string): string | undefined {
-    try {
-      return this.read(path);
-    } catch (err) {
-      if (isGone(err)) return undefined;
-      throw err;
-    }
   }
 
   private grow(): void {
