@@ -6,6 +6,7 @@
 //   drops and counts the payload); connection errors, timeouts, 408, 429, 5xx → retried with
 //   backoff; any other status → rejected. Redirects are not followed. Each request ends at the
 //   cycle's deadline or after `timeout` seconds, whichever is first (timeout 0: the deadline only).
+//   The request and that rule are shared with the OTLP sink (deliver/http-post.ts).
 // Behind the agent (any url but a transfer's /api/push) a timeout is not a failure to deliver:
 // when its transfer is down the agent queues the payload and answers 200 only after ~14 s, so a
 // request cut off after its whole body was sent may well have been delivered, and resending it
@@ -26,6 +27,7 @@ import { checkFalconSettings } from '../checks';
 import { COUNTER_MAX_CHARS, Trimmed, encodePoints } from './items';
 import { batchPoints } from '../points';
 import { deliveryOptions, PushQueue, SendOutcome } from '../push-queue';
+import { classify, httpPost, statusOutcome } from '../http-post';
 
 type FalconSettings = Settings['sinks']['falcon'];
 
@@ -35,8 +37,6 @@ interface Payload {
   n: number;
 }
 
-/** Reply bytes kept (a transfer's reply is ~100 bytes; anything longer is not read into memory). */
-const REPLY_MAX = 64 * 1024;
 /** close()'s bound when `timeout` is 0 (no per-request timeout). */
 const CLOSE_MS_WITHOUT_TIMEOUT = 5000;
 
@@ -154,57 +154,18 @@ export class FalconSink implements Sink {
   }
 
   /** One POST under the cycle's deadline and the request timeout, whichever comes first. */
-  private send(p: Payload, cycle: AbortSignal): Promise<SendOutcome> {
-    if (cycle.aborted) return Promise.resolve({ status: 'retryable', error: 'cycle deadline reached' });
-    return new Promise<SendOutcome>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      let settled = false;
-      /** The whole body has been handed to the connection. */
-      let bodySent = false;
-      const finish = (out: SendOutcome): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        cycle.removeEventListener('abort', onDeadline);
-        resolve(out);
-      };
-      const lib = this.url.protocol === 'https:' ? https : http;
-      const req = lib.request(
-        this.url,
-        {
-          method: 'POST',
-          agent: this.http,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(p.body) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            if (size < REPLY_MAX) chunks.push(c);
-            size += c.length;
-          });
-          res.on('end', () => finish(this.classify(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8', 0, REPLY_MAX), p.n)));
-          res.on('error', (err) => finish({ status: 'retryable', error: describe(err) }));
-          res.on('close', () => finish({ status: 'retryable', error: 'connection closed before the reply ended' }));
-        },
-      );
-      const abort = (why: string): void => {
-        if (bodySent && !this.transfer) {
-          finish({ status: 'failed', reason: 'uncertain', error: `${why} after the payload was sent; the agent may have queued it (it answers late while its transfer is down): not resent` });
-        }
-        req.destroy(Object.assign(new Error(why), { code: 'ETIMEDOUT' }));
-      };
-      const onDeadline = (): void => abort('cycle deadline reached');
-      cycle.addEventListener('abort', onDeadline, { once: true });
-      if (this.timeoutMs > 0) timer = setTimeout(() => abort(`no reply within ${this.timeoutMs} ms`), this.timeoutMs);
-      req.on('error', (err) => finish({ status: 'retryable', error: describe(err) }));
-      req.on('finish', () => (bodySent = true));
-      req.end(p.body);
-    });
+  private async send(p: Payload, cycle: AbortSignal): Promise<SendOutcome> {
+    const out = await httpPost(this.url, p.body, { agent: this.http, headers: { 'content-type': 'application/json' }, signal: cycle, timeoutMs: this.timeoutMs });
+    if (out.answered) return this.interpret(out.status, out.body.toString('utf8'), p.n);
+    if (out.why !== 'network' && out.sent && !this.transfer) {
+      return { status: 'failed', reason: 'uncertain', error: `${out.error} after the payload was sent; the agent may have queued it (it answers late while its transfer is down): not resent` };
+    }
+    return { status: 'retryable', error: out.error };
   }
 
-  private classify(status: number, reply: string, n: number): SendOutcome {
-    if (status >= 200 && status < 300) {
+  /** The answer: classify()'s rule, and a transfer's Invalid count on a 2xx. */
+  private interpret(status: number, reply: string, n: number): SendOutcome {
+    if (classify(status) === 'ok') {
       if (!this.transfer) return { status: 'ok' };
       const invalid = transferInvalid(reply);
       if (invalid === undefined) {
@@ -214,10 +175,7 @@ export class FalconSink implements Sink {
       if (invalid > 0) this.ctx.log.warn({ invalid, items: n }, 'the transfer reported items invalid');
       return { status: 'ok', invalid };
     }
-    const text = this.hide(reply).trim();
-    const error = `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
-    if (status === 408 || status === 429 || status >= 500) return { status: 'retryable', error };
-    return { status: 'failed', error };
+    return statusOutcome(status, this.hide(reply));
   }
 }
 
@@ -229,8 +187,4 @@ function transferInvalid(reply: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function describe(err: Error & { code?: string }): string {
-  return err.code && !err.message.includes(err.code) ? `${err.message} (${err.code})` : err.message;
 }
