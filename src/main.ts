@@ -6,6 +6,9 @@ import { main } from './app/cli';
 export { main };
 
 export function run(argv: string[]): void {
+  // A write error on stdout or stderr (a reader that has gone, a full disk) is its writer's to
+  // handle (the stdout sink, the logger); unheard, it would end the process as an uncaught exception.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   void main(argv).then((code) => {
     process.stdout.write('', () => process.exit(code));
   });

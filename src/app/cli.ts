@@ -1,5 +1,6 @@
 // Command line: flags, --once or daemon, exit codes (0 ok, 1 the cycle had errors or the agent
 // failed, 2 bad usage or configuration).
+import * as os from 'os';
 import { parseArgs } from 'util';
 import { ConfigError, loadConfig } from '../config/load';
 import { runDaemon } from './daemon';
@@ -66,7 +67,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const r = loaded.resolved;
   const log = createLogger(r.logLevel);
-  if (flags.once) return runOnce(r, log);
+  if (flags.once) {
+    // `--once | head`: the reader left before the output was written. Exit quietly, with the
+    // status a shell reports for a tool ended by SIGPIPE (as `yes | head -1`).
+    let readerGone = false;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => (readerGone ||= err.code === 'EPIPE'));
+    const code = await runOnce(r, log);
+    return readerGone ? 128 + os.constants.signals.SIGPIPE : code;
+  }
   // SIGHUP reloads from the same file, environment and flags.
   return runDaemon(r, log, () => loadConfig({ file: flags.config, overrides }).resolved);
 }

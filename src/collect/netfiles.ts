@@ -1,6 +1,6 @@
 // The parsed /proc/<pid>/net/* files of one target, read at most once per cycle and shared by
 // every collector. A missing optional file (sockstat6 without IPv6) is `undefined`.
-import { isGone } from '../procfs/read';
+import { isGone, unlessGone } from '../procfs/read';
 import { KeptFiles } from '../procfs/kept';
 import { parseSockstat, Sockstat } from '../procfs/sockstat';
 import { parseSnmp, Snmp } from '../procfs/snmp';
@@ -68,12 +68,7 @@ export class NetFiles {
   }
 
   private optional(file: string): string | undefined {
-    let text: string | undefined;
-    try {
-      text = this.files.read(this.path(file), NetFiles.identity(this.target));
-    } catch (err) {
-      if (!isGone(err)) throw err;
-    }
+    const text = unlessGone(() => this.files.read(this.path(file), NetFiles.identity(this.target)));
     // ENOENT on an optional file is ambiguous: no IPv6, or the process just exited. Ask sockstat,
     // which always exists while the process does.
     if (text === undefined) this.required('sockstat');

@@ -1,6 +1,6 @@
 // sockstat/sockstat6 → inuse, timewait, total, udp per namespace; orphan and memory host-wide.
 //
-// Kernel facts (verified on 6.x; README "What the numbers mean"): `TCP: inuse`, `tw`, `UDP: inuse`
+// Kernel facts (verified on 6.x; README.md "The six statistics"): `TCP: inuse`, `tw`, `UDP: inuse`
 // and `sockets: used` are kept per network namespace. `TCP: orphan`, `alloc`, `mem` and
 // `UDP: mem` are global counters: every namespace shows the host's number. They are declared
 // `host`-scoped, so the collect stage keeps them on the host target only and no container ever

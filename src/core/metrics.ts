@@ -80,6 +80,7 @@ export const AGENT_METRICS: readonly MetricDef[] = [
   agent('sink.retried', 'counter', '{attempt}', 'Delivery attempts a sink retried'),
   agent('sink.dropped', 'counter', '{point}', 'Points a sink dropped, by reason'),
   agent('sink.invalid', 'counter', '{point}', 'Points the backend reported invalid'),
+  agent('sink.labels_dropped', 'counter', '{label}', 'Labels a sink left out of points\' tags to fit the backend\'s limits'),
   agent('sink.buffered', 'gauge', '{point}', 'Points waiting in a sink\'s buffer'),
   { ...agent('sink.last_success', 'gauge', 's', 'Unix time of a sink\'s last successful delivery'), prom: 'sockpulse_agent_sink_last_success_timestamp_seconds' },
 ];

@@ -28,7 +28,7 @@ export interface Target {
   pidStart: number;
   scope: Scope;
   containers: ContainerRef[];
-  /** Labels describing the namespace as a whole (see discovery/labels.ts). */
+  /** Labels describing the namespace as a whole (see core/labels.ts). */
   labels: Record<string, string>;
 }
 
@@ -83,10 +83,11 @@ export interface Batch {
   self: SelfSnapshot;
 }
 
+/** `logged`: the sink has said this failure itself (once, for a standing one); the agent does not log it again. */
 export type SinkResult =
   | { status: 'ok'; sent: number }
-  | { status: 'retryable'; error: string }
-  | { status: 'failed'; error: string };
+  | { status: 'retryable'; error: string; logged?: true }
+  | { status: 'failed'; error: string; logged?: true };
 
 /**
  * A backend. `write` is never called before `start` resolves or after `close`;
@@ -148,6 +149,8 @@ export interface SinkCounters {
   sent: number;
   retried: number;
   invalid: number;
+  /** Labels left out of sent points' tags to fit the backend's limits (Open-Falcon); absent until then. */
+  labels_dropped?: number;
   /** reason → points dropped (buffer_full, rejected, invalid_local, …). */
   dropped: Record<string, number>;
   /** Points waiting to be sent. */

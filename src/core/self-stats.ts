@@ -1,4 +1,4 @@
-// The agent's report on itself (style.md habit 8): cycle durations, errors by stage, and per sink
+// The agent's report on itself: cycle durations, errors by stage, and per sink
 // what was sent, retried, dropped (by reason) and found invalid. One instance per agent; every
 // batch carries a snapshot, so self-metrics go out through the same sinks as the data.
 

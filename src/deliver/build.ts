@@ -44,6 +44,7 @@ export function buildSink(spec: SinkSpec, env: SinkEnv): Sink {
     version: env.version,
     copyLabels: env.copyLabels,
     catalog: env.catalog,
+    once: env.once,
   });
 }
 

@@ -1,5 +1,5 @@
 // Turns cumulative counters (kernel snmp counters, the agent's own totals) into the increments a
-// StatsD-style counter wants. Pure bookkeeping, one instance per sink (style.md habit 9); the
+// StatsD-style counter wants. Pure bookkeeping, one instance per sink; the
 // caller chooses the key, which must name the counter's *identity* (for a namespace: its inode
 // AND the process it was read through, since inodes are reused).
 //

@@ -19,6 +19,8 @@ export interface SinkContext {
   copyLabels: readonly string[];
   /** Every metric that can reach the sink, in reference order (collect/registry.ts catalog()). */
   catalog: readonly MetricDef[];
+  /** --once: one cycle, then exit. */
+  once: boolean;
 }
 
 export interface SinkPlugin<C = unknown> {

@@ -47,6 +47,7 @@ function selfPoints(batch: Batch): Point[] {
       ...p('sink.sent', k.sent, { sink }),
       ...p('sink.retried', k.retried, { sink }),
       ...p('sink.invalid', k.invalid, { sink }),
+      ...p('sink.labels_dropped', k.labels_dropped, { sink }),
       ...p('sink.buffered', k.buffered, { sink }),
       ...p('sink.last_success', k.last_success, { sink }),
       ...Object.entries(k.dropped).flatMap(([reason, n]) => p('sink.dropped', n, { sink, reason })),

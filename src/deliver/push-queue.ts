@@ -12,7 +12,8 @@ import { SinkCounters, countDrop } from '../core/self-stats';
 export type SendOutcome =
   | { status: 'ok'; invalid?: number }
   | { status: 'retryable'; error: string }
-  | { status: 'failed'; error: string };
+  /** Dropped, not retried; counted under `reason` (default `rejected`). */
+  | { status: 'failed'; error: string; reason?: string };
 
 export interface PushQueueOptions<T> {
   send(payload: T, signal: AbortSignal): Promise<SendOutcome>;
@@ -114,7 +115,7 @@ export class PushQueue<T> {
       this.notBefore = 0;
       attempts = 0;
       if (out.status === 'failed') {
-        countDrop(this.o.counters, 'rejected', n);
+        countDrop(this.o.counters, out.reason ?? 'rejected', n);
         rejected = out.error;
         continue;
       }

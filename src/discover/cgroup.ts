@@ -9,21 +9,12 @@
 
 export interface CgroupContainer {
   id: string;
-  runtime: 'docker' | 'containerd' | 'crio' | 'unknown';
   /** Kubernetes pod UID when the path is under kubepods. */
   podUid?: string;
 }
 
-const ID = /(?:^|\/|-)(docker-|cri-containerd-|crio-|containerd-|libpod-)?([0-9a-f]{64})(?:\.scope)?$/;
+const ID = /(?:^|\/|-)(?:docker-|cri-containerd-|crio-|containerd-|libpod-)?([0-9a-f]{64})(?:\.scope)?$/;
 const POD = /pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})/;
-
-const RUNTIMES: Record<string, CgroupContainer['runtime']> = {
-  'docker-': 'docker',
-  'cri-containerd-': 'containerd',
-  'containerd-': 'containerd',
-  'crio-': 'crio',
-  'libpod-': 'unknown',
-};
 
 export function parseCgroup(text: string): CgroupContainer | undefined {
   for (const line of text.split('\n')) {
@@ -32,10 +23,8 @@ export function parseCgroup(text: string): CgroupContainer | undefined {
     const m = ID.exec(path);
     if (!m) continue;
     const pod = POD.exec(path);
-    const runtime = m[1] ? RUNTIMES[m[1]] : path.includes('/docker/') ? 'docker' : 'unknown';
     return {
-      id: m[2],
-      runtime,
+      id: m[1],
       ...(pod ? { podUid: pod[1].replace(/_/g, '-') } : {}),
     };
   }

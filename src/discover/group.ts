@@ -1,6 +1,6 @@
 // Turns processes (and the containers they belong to) into one target per network namespace.
 import { ContainerRef, Scope, Target } from '../core/model';
-import { ProcReader, isGone, netnsInode } from '../procfs/read';
+import { ProcReader, netnsInode, unlessGone } from '../procfs/read';
 import { labelMap } from '../core/labels';
 import { namespaceLabels } from './labels';
 import { pidStartTime } from './proc-scan';
@@ -92,10 +92,5 @@ function containersOf(members: Member[]): ContainerRef[] {
 
 /** readlink of a pid's namespace, or undefined when the process has gone. */
 export function netnsOf(procRoot: string, pid: number): number | undefined {
-  try {
-    return netnsInode(procRoot, pid);
-  } catch (err) {
-    if (isGone(err)) return undefined;
-    throw err;
-  }
+  return unlessGone(() => netnsInode(procRoot, pid));
 }

@@ -1,7 +1,7 @@
 // Walks the proc root: which processes exist, which network namespace each is in, and when a
 // pid started (to tell a live process from a reused pid).
 import * as fs from 'fs';
-import { ProcReader, isGone, netnsInode } from '../procfs/read';
+import { ProcReader, isGone, netnsInode, unlessGone } from '../procfs/read';
 
 /** Start time of a process in clock ticks since boot (/proc/<pid>/stat field 22). */
 export function parseStartTime(stat: string): number | undefined {
@@ -12,12 +12,8 @@ export function parseStartTime(stat: string): number | undefined {
 }
 
 export function pidStartTime(reader: ProcReader, procRoot: string, pid: number): number | undefined {
-  try {
-    return parseStartTime(reader.read(`${procRoot}/${pid}/stat`));
-  } catch (err) {
-    if (isGone(err)) return undefined;
-    throw err;
-  }
+  const stat = unlessGone(() => reader.read(`${procRoot}/${pid}/stat`));
+  return stat === undefined ? undefined : parseStartTime(stat);
 }
 
 export interface ScanResult {

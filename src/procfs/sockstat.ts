@@ -17,15 +17,10 @@ export function parseSockstat(text: string): Sockstat {
     const fields: Record<string, number> = {};
     // A truncated line ("TCP: inuse") leaves the dangling name out rather than inventing a value.
     for (let i = 0; i + 1 < w.length; i += 2) {
-      const value = parseCount(w[i + 1]);
+      const value = decimal(w[i + 1]); // kernel counts: never negative or fractional
       if (value !== undefined) fields[w[i]] = value;
     }
     out[line.slice(0, colon).trim()] = fields;
   });
   return out;
-}
-
-/** A non-negative decimal integer, or undefined. Kernel counts are never negative or fractional. */
-export function parseCount(word: string): number | undefined {
-  return decimal(word);
 }

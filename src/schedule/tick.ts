@@ -1,8 +1,8 @@
 // The tick: discover → collect → deliver. A cycle never rejects and always has a deadline; a
 // tick that arrives while a cycle is still running is skipped and counted, never queued.
 import * as os from 'os';
-import { Batch, Discovery, Sink, SinkResult, StageError } from '../core/model';
-import { CollectStage } from '../collect/stage';
+import { Batch, Discovery, Sink, SinkResult, StageError, Target } from '../core/model';
+import { CollectOutcome, CollectStage } from '../collect/stage';
 import { Logger } from '../core/log';
 import { Interval, alignedTimestamp } from './interval';
 import { SelfStats } from '../core/self-stats';
@@ -50,7 +50,9 @@ export class Agent {
       this.skippedWhileRunning++;
       return;
     }
-    this.running = this.runCycle(at).finally(() => {
+    // runCycle never rejects (each stage is wrapped); the catch is the net under that.
+    const cycle = this.runCycle(at).catch((err: unknown) => this.o.log.error({ stage: 'cycle' }, `cycle failed: ${String((err as Error)?.message ?? err)}`));
+    this.running = cycle.finally(() => {
       this.running = undefined;
       if (this.skippedWhileRunning > 0) {
         this.o.log.warn({ skipped: this.skippedWhileRunning }, 'a cycle outlasted the interval; ticks were skipped, not queued');
@@ -87,7 +89,8 @@ export class Agent {
     const abandon = (this.abandonRunning = new AbortController());
     const signal = AbortSignal.any([AbortSignal.timeout(this.o.cycleTimeoutMs), abandon.signal]);
     const t0 = performance.now();
-    const found = await withDeadline(this.o.discovery.discover(signal), signal).catch(
+    // Through then(): a discover() that throws instead of rejecting is caught the same way.
+    const found = await withDeadline(Promise.resolve().then(() => this.o.discovery.discover(signal)), signal).catch(
       (err): Awaited<ReturnType<Discovery['discover']>> => ({
         targets: [],
         errors: [{ stage: 'discover', code: signal.aborted ? 'ETIMEDOUT' : 'EDISCOVER', message: String((err as Error)?.message ?? err) }],
@@ -96,7 +99,7 @@ export class Agent {
       }),
     );
     const t1 = performance.now();
-    const collected = this.o.collect.run(found.targets);
+    const collected = this.collect(found.targets);
     const t2 = performance.now();
 
     for (const t of collected.skipped) this.o.log.debug({ pid: t.pid, netns: t.netns }, 'target left before it could be read; skipped');
@@ -136,6 +139,17 @@ export class Agent {
     return { batch, deliveries };
   }
 
+  /** The collect stage; one that throws (a bug, a descriptor it cannot close) is a stage error, never a rejected cycle. */
+  private collect(targets: Target[]): CollectOutcome {
+    try {
+      return this.o.collect.run(targets);
+    } catch (err) {
+      const code = (err as { code?: unknown })?.code;
+      const message = String((err as Error)?.message ?? err);
+      return { results: [], skipped: [], errors: [{ stage: 'collect', code: typeof code === 'string' ? code : 'ECOLLECT', message }], collectors: {} };
+    }
+  }
+
   /** Every sink gets the batch at once; one slow or failing sink cannot hold up another. */
   private async deliver(batch: Batch, signal: AbortSignal): Promise<DeliveryReport[]> {
     return Promise.all(
@@ -146,7 +160,7 @@ export class Agent {
         } catch (err) {
           result = { status: signal.aborted ? 'retryable' : 'failed', error: String((err as Error)?.message ?? err) };
         }
-        if (result.status !== 'ok') this.o.log.warn({ stage: 'deliver', sink: sink.name, status: result.status }, result.error);
+        if (result.status !== 'ok' && !result.logged) this.o.log.warn({ stage: 'deliver', sink: sink.name, status: result.status }, result.error);
         return { sink: sink.name, result };
       }),
     );

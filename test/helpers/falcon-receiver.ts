@@ -1,7 +1,7 @@
-// A stand-in for Open-Falcon's push entry points, implementing the contract in
-// design/backends.md (itself read from falcon-plus: modules/agent/http/push.go,
-// modules/transfer/http/api_http.go, modules/transfer/receiver/rpc/rpc_transfer.go,
-// common/utils/tags.go), on 127.0.0.1 port 0. Both entry points on one server:
+// A stand-in for Open-Falcon's push entry points, implementing their contract (read from
+// falcon-plus: modules/agent/http/push.go, modules/transfer/http/api_http.go,
+// modules/transfer/receiver/rpc/rpc_transfer.go, common/utils/tags.go), on 127.0.0.1 port 0.
+// Both entry points on one server:
 //   POST /v1/push  (agent):    blank body → 400 "body is blank"; undecodable → 400
 //                              "connot decode body" [sic]; else 200 "success", always.
 //   POST /api/push (transfer): blank body → 400 "blank body"; undecodable → 400 "decode error";
@@ -57,6 +57,13 @@ export type FailMode =
   /** A proxy in front that alters each body before the contract applies to it (to provoke the
    *  contract's own 400s and Invalid counts from a sender that never sends bad items). */
   | { kind: 'rewrite'; fn: (body: string) => string };
+
+/**
+ * The local agent while its transfer is down (seen against the real one): it takes the items, blocks
+ * ~14 s trying to forward them, then answers 200 "success" and keeps them queued, whether or not
+ * the client still waits. A client that gives up earlier and resends makes duplicates.
+ */
+export const agentTransferDown = (ms = 14_000): FailMode => ({ kind: 'slow', ms, accept: 'before' });
 
 export class FalconReceiver {
   readonly items: ReceivedItem[] = [];

@@ -18,5 +18,6 @@ export function sinkContext(name: string, o: { log?: Logger; stats?: SelfStats; 
     version: '0.0.0',
     copyLabels: o.copyLabels ?? [],
     catalog: ALL_METRICS,
+    once: false,
   };
 }

@@ -1,5 +1,5 @@
 // The Open-Falcon sink against a receiver that implements the agent's and the transfer's push
-// contract (test/helpers/falcon-receiver.ts, from design/backends.md), fed by the real pipeline
+// contract (test/helpers/falcon-receiver.ts, from falcon-plus's source), fed by the real pipeline
 // on the fixture proc tree, so every batch holds real kernel numbers.
 import * as http from 'http';
 import * as net from 'net';
@@ -11,7 +11,7 @@ import { createLogger } from '../../src/core/log';
 import { Batch, Sink } from '../../src/core/model';
 import { SelfStats } from '../../src/core/self-stats';
 import { FalconSink } from '../../src/deliver/falcon/sink';
-import { FailMode, FalconReceiver, ReceivedItem } from '../helpers/falcon-receiver';
+import { FailMode, FalconReceiver, ReceivedItem, agentTransferDown } from '../helpers/falcon-receiver';
 
 const T0 = 1_700_000_059_000; // aligned down to 1_700_000_040
 const at = (cycle: number) => new Date(T0 + cycle * 60_000);
@@ -239,6 +239,36 @@ describe('FalconSink delivers real cycles', () => {
   });
 });
 
+describe('FalconSink fitting tags into 255 characters', () => {
+  it('logs the labels it leaves out once per namespace while that lasts, and counts every label left out of every item', async () => {
+    const { sink, counters, lines } = setup(rx.transferUrl);
+    const long = (c: string) => c.repeat(63);
+    const said = () => lines.filter((l) => l.includes('labels left out'));
+    const send = async (cycle: number, trim: boolean) => {
+      const batch = await fixtureBatch(cycle);
+      const web = batch.results.find((r) => r.target.pid === 300)!;
+      web.target.labels = trim ? { container: long('c'), pod: long('p'), namespace: 'prod', image: long('i'), pod_uid: long('u') } : { container: 'web' };
+      batch.self.sinks = { falcon: { ...counters, dropped: { ...counters.dropped } } }; // as the agent's snapshot would hold
+      expect(await sink.write(batch, AbortSignal.timeout(3000))).toMatchObject({ status: 'ok' });
+      return web.samples.length;
+    };
+    const n = await send(0, true);
+    expect(said()).toHaveLength(1);
+    expect(JSON.parse(said()[0])).toMatchObject({ level: 40, dropped: [`image=${long('i')}`, `pod_uid=${long('u')}`], series: n });
+    expect(counters.labels_dropped).toBe(2 * n);
+    await send(1, true); // the same namespace trimmed again: counted, not said again
+    expect(said()).toHaveLength(1);
+    expect(counters.labels_dropped).toBe(4 * n);
+    await send(2, false); // fits again
+    await send(3, true); // trimmed again after a cycle that fitted: said again
+    expect(said()).toHaveLength(2);
+    expect(counters.labels_dropped).toBe(6 * n);
+    const reported = rx.items.filter((i) => i.metric === 'sockpulse.agent.sink.labels_dropped' && i.tags.sink === 'falcon').map((i) => i.value);
+    expect(reported).toEqual([2 * n, 4 * n, 4 * n]); // each batch carries the count as it stood
+    expect(counters.dropped).toEqual({});
+  });
+});
+
 describe('FalconSink when the backend fails', () => {
   /** What arrived, by cycle timestamp, in arrival order. */
   const timestamps = () => [...new Set(rx.items.map((i) => i.timestamp))];
@@ -355,6 +385,56 @@ describe('FalconSink when the backend fails', () => {
     expect(rx.items.length).toBe(before.buffered + newItems - droppedNow);
     expect(counters).toMatchObject({ buffered: 0, sent: rx.items.length });
     await sink.close();
+  });
+});
+
+describe('FalconSink behind the agent while its transfer is down (it queues, then answers 200 after ~14 s)', () => {
+  const timestamps = () => [...new Set(rx.items.map((i) => i.timestamp))];
+  /** Each item once: no metric and tags arrive twice for one cycle. */
+  const copies = () => {
+    const seen = new Map<string, number>();
+    for (const i of rx.items) seen.set(`${i.timestamp} ${i.metric} ${i.rawTags}`, (seen.get(`${i.timestamp} ${i.metric} ${i.rawTags}`) ?? 0) + 1);
+    return Math.max(...seen.values());
+  };
+
+  it('with the default settings and cycle deadline (interval 60: 30 s), every item arrives once and is counted as sent', async () => {
+    const defaults = Object.fromEntries(Object.entries(falcon.config.schema).map(([k, v]) => [k, (v as { default: unknown }).default])) as FalconSettings;
+    const { agent, counters } = setup(rx.agentUrl, { ...defaults, url: rx.agentUrl }, 30_000);
+    await rx.setMode(agentTransferDown());
+    const { batch, deliveries } = await agent.runCycle(at(0));
+    expect(deliveries[0].result).toEqual({ status: 'ok', sent: rx.items.length });
+    expect(copies()).toBe(1);
+    expect(kernelItems(rx.items)).toEqual(kernelSamples(batch));
+    expect(counters).toMatchObject({ sent: rx.items.length, retried: 0, dropped: {}, buffered: 0 });
+  }, 40_000);
+
+  it.each([
+    ['the request timeout', { timeout: 0.3 }, 2000],
+    ['the cycle deadline', { timeout: 30 }, 400],
+  ] as [string, Partial<FalconSettings>, number][])('a request cut off by %s after it was sent is not resent: one copy, counted as uncertain, not as undelivered', async (_what, over, cycleMs) => {
+    const { agent, counters } = setup(rx.agentUrl, { ...over, attempts: 3 }, cycleMs);
+    await rx.setMode(agentTransferDown(cycleMs + 500));
+    const first = await agent.runCycle(at(0));
+    // The sink's own verdict, or, when the cycle's deadline cut it, the cycle's.
+    expect(first.deliveries[0].result).toMatchObject({ error: expect.stringMatching(cycleMs < 1000 ? /cycle deadline/ : /may have queued it.*not resent/) });
+    await sleep(50);
+    const n = rx.items.length; // the agent took them: in truth delivered
+    expect(n).toBeGreaterThan(90);
+    expect(counters).toMatchObject({ sent: 0, retried: 0, buffered: 0, dropped: { uncertain: n } });
+    await rx.setMode({ kind: 'ok' });
+    const second = await agent.runCycle(at(1));
+    expect(second.deliveries[0].result.status).toBe('ok');
+    expect(copies()).toBe(1);
+    expect(timestamps()).toEqual([first.batch.timestamp, second.batch.timestamp]);
+    expect(rx.items.find((i) => i.metric === 'sockpulse.agent.sink.dropped' && i.tags.reason === 'uncertain')).toMatchObject({ value: n, tags: { sink: 'falcon' } });
+  });
+
+  it('a transfer answers at once: there a timed-out request is still retried', async () => {
+    const { agent, counters } = setup(rx.transferUrl, { timeout: 0.3, attempts: 2 }, 2000);
+    await rx.setMode({ kind: 'slow', ms: 2000, accept: 'after' });
+    expect((await agent.runCycle(at(0))).deliveries[0].result).toMatchObject({ status: 'retryable' });
+    expect(counters.dropped).toEqual({});
+    expect(counters.buffered).toBeGreaterThan(90);
   });
 });
 

@@ -17,7 +17,7 @@ import { createLogger } from '../../src/core/log';
 import { Batch, Sink } from '../../src/core/model';
 import { SelfStats } from '../../src/core/self-stats';
 import { kernelPageSize } from '../helpers/metrics';
-import { OtlpSink, classifyError, classifyStatus } from '../../src/deliver/otlp/sink';
+import { OtlpSink } from '../../src/deliver/otlp/sink';
 import { OtlpMetric, OtlpReceiver } from '../helpers/otlp-receiver';
 import { Victoria, freePort, victoriaAvailable } from '../helpers/victoria';
 
@@ -342,28 +342,6 @@ describe('OTLP over the reference receiver', () => {
       await sink.close();
       expect(counters.dropped).toEqual({ shutdown: held });
       expect(logText).toMatch(/buffered points dropped/);
-    });
-  });
-});
-
-describe('outcome classification', () => {
-  it.each([
-    [301, 'failed'],
-    [400, 'failed'],
-    [401, 'failed'],
-    [413, 'failed'],
-    [408, 'retryable'],
-    [429, 'retryable'],
-    [500, 'retryable'],
-    [502, 'retryable'],
-    [504, 'retryable'],
-  ])('HTTP %d → %s', (code, status) => {
-    expect(classifyStatus(code, 'x').status).toBe(status);
-  });
-
-  it('network errors are retryable and keep their code', () => {
-    expect(classifyError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toEqual({
-      status: 'retryable', error: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1',
     });
   });
 });

@@ -478,11 +478,43 @@ describe('StatsdSink failure paths: the agent keeps cycling, drops are counted',
       await s.close(); // waits for what is in flight
       expect(counters.buffered).toBe(0);
       // Two writes of 2000 × 5 gauges + 4 agent gauges + 3 collector durations; the second also has
-      // the 5 agent counters' and 3 collector error counters' increments.
+      // the 5 agent counters' and 3 collector error counters' increments. If the first connection
+      // was still stuck at the second write, it was dropped: send_error.
       const total = 2 * 10_007 + 8;
-      expect(counters.sent + (counters.dropped.deadline ?? 0)).toBe(total);
-      await cap.waitFor(() => cap.text().split('\n').length - 1 === counters.sent, 5000);
+      expect(counters.sent + (counters.dropped.deadline ?? 0) + (counters.dropped.send_error ?? 0)).toBe(total);
+      // A dropped connection's kernel buffers still reach the server, with the lines of the write it cut off.
+      await cap.waitFor(() => cap.text().split('\n').length - 1 >= counters.sent, 5000);
       expect(await s.write(big, deadline())).toEqual({ status: 'failed', error: 'write after close' });
+    } finally {
+      await cap.close();
+    }
+  });
+});
+
+describe('StatsdSink against a TCP server that accepts and never reads', () => {
+  it('leaves no waiter behind per cycle, and drops and replaces a connection stalled past a deadline', async () => {
+    const cap = await TcpCapture.start();
+    try {
+      cap.mode = 'pause'; // accepts, never reads: the socket buffers fill, and no send ever errors
+      const { sink: s, counters } = sink({ protocol: 'tcp', port: cap.port });
+      await s.start();
+      const big = manyTargets(await fixtureBatch(), 2000); // ~10 MB a write: the kernel buffers of a connection hold about that
+      const waiters = () => (s as unknown as { waiters: unknown[] }).waiters.length;
+      const writes = 6;
+      for (let i = 0; i < writes; i++) {
+        expect(await s.write(big, deadline(1000))).toMatchObject({ status: 'retryable', error: expect.stringMatching(/at the deadline/) });
+        expect(waiters()).toBe(0);
+      }
+      // What was in flight at a deadline and still was at the next write: that connection was
+      // dropped (its points counted as send_error) and the write went on a new one.
+      expect(cap.connections).toBeGreaterThanOrEqual(2);
+      expect(counters.dropped.send_error).toBeGreaterThan(0);
+      cap.resume(); // the server reads again: the next write goes through
+      expect(await s.write(big, deadline(5000))).toMatchObject({ status: 'ok' });
+      expect(counters.buffered).toBe(0);
+      // Every point is accounted for once; each write after the first also carries the 5 agent counters.
+      const total = (writes + 1) * 10_004 + writes * 5;
+      expect(counters.sent + (counters.dropped.deadline ?? 0) + (counters.dropped.send_error ?? 0)).toBe(total);
     } finally {
       await cap.close();
     }

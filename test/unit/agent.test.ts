@@ -101,6 +101,38 @@ describe('Agent.runCycle', () => {
     expect(batch.errors[0]).toMatchObject({ stage: 'discover', code: 'EDISCOVER', message: 'boom' });
   });
 
+  it('does not reject when discovery throws before returning a promise', async () => {
+    const sync: Discovery = {
+      name: 'sync',
+      discover(): Promise<DiscoveryResult> {
+        throw new Error('thrown, not rejected');
+      },
+    };
+    const { batch } = await agent(sync, []).runCycle();
+    expect(batch.errors).toEqual([expect.objectContaining({ stage: 'discover', code: 'EDISCOVER', message: 'thrown, not rejected' })]);
+  });
+
+  it('does not reject when the collect stage throws: a collect stage error, and the sinks still get the batch', async () => {
+    class Throwing extends CollectStage {
+      override run(): never {
+        throw Object.assign(new Error('EBADF: bad file descriptor, close'), { code: 'EBADF' });
+      }
+    }
+    const sink = new Recorder('r');
+    const { lines, log } = logSink();
+    const a = new Agent({ discovery: procfs, collect: new Throwing(ROOT), sinks: [sink], log, hostname: 'h', interval: { period: 1, fixed: true }, cycleTimeoutMs: 2000 });
+    const { batch } = await a.runCycle();
+    expect(batch.results).toEqual([]);
+    expect(batch.errors).toEqual([{ stage: 'collect', code: 'EBADF', message: 'EBADF: bad file descriptor, close' }]);
+    expect(sink.batches).toEqual([batch]);
+    expect(a.stats.errors.collect).toBe(1);
+    // Through the scheduler's entry point: the cycle ends, nothing escapes.
+    a.tick(new Date());
+    await expect(a.idle()).resolves.toBeUndefined();
+    expect(sink.batches).toHaveLength(2);
+    expect(lines.filter((l) => l.stage === 'collect' && l.code === 'EBADF')).toHaveLength(2);
+  });
+
   it('delivers to every sink although one throws and one hangs past the deadline', async () => {
     const good = new Recorder('good');
     const throws = new Recorder('throws', async () => {

@@ -5,15 +5,15 @@ const UID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 
 describe('parseCgroup', () => {
   it.each([
-    ['docker, cgroupfs, v1 (captured here)', `9:name=systemd:/docker/${ID}\n0::/docker/${ID}\n`, { id: ID, runtime: 'docker' }],
-    ['docker, systemd driver', `0::/system.slice/docker-${ID}.scope`, { id: ID, runtime: 'docker' }],
-    ['kubelet cgroupfs + docker', `0::/kubepods/burstable/pod${UID}/${ID}`, { id: ID, runtime: 'unknown', podUid: UID }],
+    ['docker, cgroupfs, v1 (captured here)', `9:name=systemd:/docker/${ID}\n0::/docker/${ID}\n`, { id: ID }],
+    ['docker, systemd driver', `0::/system.slice/docker-${ID}.scope`, { id: ID }],
+    ['kubelet cgroupfs + docker', `0::/kubepods/burstable/pod${UID}/${ID}`, { id: ID, podUid: UID }],
     [
       'kubelet systemd + containerd',
       `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID.replace(/-/g, '_')}.slice/cri-containerd-${ID}.scope`,
-      { id: ID, runtime: 'containerd', podUid: UID },
+      { id: ID, podUid: UID },
     ],
-    ['CRI-O', `0::/kubepods.slice/kubepods-pod${UID.replace(/-/g, '_')}.slice/crio-${ID}.scope`, { id: ID, runtime: 'crio', podUid: UID }],
+    ['CRI-O', `0::/kubepods.slice/kubepods-pod${UID.replace(/-/g, '_')}.slice/crio-${ID}.scope`, { id: ID, podUid: UID }],
   ])('%s', (_name, text, want) => {
     expect(parseCgroup(text)).toEqual(want);
   });

@@ -1,6 +1,6 @@
 // The shipped Open-Falcon templates and Grafana dashboard (deploy/) name only metrics sockpulse
 // emits, with the field types the falcon-plus API binds and the grammar judge parses. A renamed
-// metric in src/sinks/catalog.ts makes this suite fail until deploy/ follows.
+// metric in src/core/metrics.ts makes this suite fail until deploy/ follows.
 import * as fs from 'fs';
 import * as path from 'path';
 import { ALL_METRICS, MetricDef } from '../helpers/metrics';
@@ -12,7 +12,7 @@ const readJson = (rel: string): any => JSON.parse(fs.readFileSync(path.join(ROOT
 
 const FALCON = new Map<string, MetricDef>(ALL_METRICS.map((d) => [`${PREFIX}.${d.falcon}`, d]));
 const PROM = new Map<string, MetricDef>(ALL_METRICS.map((d) => [d.prom, d]));
-/** Point labels of agent metrics (src/sinks/points.ts). */
+/** Point labels of agent metrics (src/deliver/points.ts). */
 const POINT_LABELS = ['sink', 'reason', 'stage'];
 /** Falcon tag characters after sockpulse's sanitising, plus upper-case placeholders. */
 const TAG_PART = /^[A-Za-z0-9_.:/@-]+$/;

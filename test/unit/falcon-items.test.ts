@@ -201,15 +201,31 @@ describe('fitting metric/tags into 255 characters', () => {
     expect(new Set(out.items.map((i) => i.tags))).toEqual(new Set([`scope=container,container=${v('c')},pod=${v('p')},namespace=prod`]));
   });
 
+  it('reports the labels it left out, once per namespace, with the number of items sent without them', () => {
+    const t = target({ container: v('c'), container_id: '4e3eb141f15f', image: v('i'), pod: v('p'), namespace: 'prod', pod_uid: v('u'), kube_container: 'app' });
+    const whole = target({ container: 'web', pod: 'p', namespace: 'prod' });
+    const keys = ['udp', 'established', 'udp_out_datagrams', 'tcp_active_opens'];
+    const out = encodePoints([...keys.map((k) => ns(k, 1, t)), ...keys.map((k) => ns(k, 1, whole))], ctx);
+    expect(out.items).toHaveLength(8);
+    expect(out.trimmed).toEqual([
+      {
+        endpoint: 'node-1',
+        tags: `scope=container,container=${v('c')},container_id=4e3eb141f15f,pod=${v('p')},namespace=prod`,
+        dropped: [`image=${v('i')}`, `pod_uid=${v('u')}`, 'kube_container=app'],
+        items: 4,
+      },
+    ]);
+  });
+
   it('drops all of a namespace\'s items (counted as too_long) when even its kept tags do not fit', () => {
     const t = target({ container: v('c'), pod: v('p'), namespace: v('n'), image: 'x' });
-    expect(encodePoints([ns('udp', 1, t), ns('tcp_active_opens', 1, t)], ctx)).toEqual({ items: [], invalid: { too_long: 2 } });
+    expect(encodePoints([ns('udp', 1, t), ns('tcp_active_opens', 1, t)], ctx)).toEqual({ items: [], invalid: { too_long: 2 }, trimmed: [] });
   });
 
   it('drops the item (counted as too_long) when even the kept tags do not fit', () => {
     const t = target({ container: v('c'), pod: v('p'), namespace: v('n'), image: 'x' });
-    expect(dropped(ns('tcp_active_opens', 1, t))).toEqual({ items: [], invalid: { too_long: 1 } });
-    expect(dropped(ns('established', 1, target({})), { prefix: `a${'.b'.repeat(130)}` })).toEqual({ items: [], invalid: { too_long: 1 } });
+    expect(dropped(ns('tcp_active_opens', 1, t))).toEqual({ items: [], invalid: { too_long: 1 }, trimmed: [] });
+    expect(dropped(ns('established', 1, target({})), { prefix: `a${'.b'.repeat(130)}` })).toEqual({ items: [], invalid: { too_long: 1 }, trimmed: [] });
   });
 
   it('drops an endpoint longer than 255 characters', () => {
@@ -228,7 +244,7 @@ describe('local validation: what the transfer would drop is never sent', () => {
     ['a fractional timestamp (same)', p, { timestamp: 1_700_000_040.5 }, 'bad_timestamp'],
     ['an empty endpoint', p, { hostname: '', endpoint: '{host}' }, 'empty_metric_or_endpoint'],
   ] as [string, Point, Partial<ItemContext>, string][])('drops %s', (_what, point, c, reason) => {
-    expect(dropped(point, c)).toEqual({ items: [], invalid: { [reason]: 1 } });
+    expect(dropped(point, c)).toEqual({ items: [], invalid: { [reason]: 1 }, trimmed: [] });
   });
 
   it('keeps the good items of a batch when some are bad', () => {

@@ -63,3 +63,30 @@ describe('ProcfsDiscovery cache', () => {
     expect((await d.discover()).targets.some((t) => t.pid === 500)).toBe(false);
   });
 });
+
+describe('ProcfsDiscovery skipped', () => {
+  /** A process under the proc root: its namespace link (or, for `link: false`, a file there instead) and, when `alive`, its stat and cgroup. */
+  const proc = (pid: number, o: { netns?: number; alive?: boolean }) => {
+    const dir = path.join(root, String(pid));
+    fs.mkdirSync(path.join(dir, 'ns'), { recursive: true });
+    if (o.netns === undefined) fs.writeFileSync(path.join(dir, 'ns', 'net'), ''); // readlink fails with EINVAL: not "gone"
+    else fs.symlinkSync(`net:[${o.netns}]`, path.join(dir, 'ns', 'net'));
+    if (o.alive) fs.copyFileSync(path.join(root, '500', 'stat'), path.join(dir, 'stat'));
+  };
+
+  it('counts namespaces whose processes all left before they could be read, once each', async () => {
+    proc(900, { netns: 4026532900 }); // gone: no stat, no cgroup
+    proc(901, { netns: 4026532901 });
+    proc(902, { netns: 4026532901 }); // the same namespace, also gone
+    const r = await discovery().discover();
+    expect(r.targets.some((t) => t.netns === 4026532900 || t.netns === 4026532901)).toBe(false);
+    expect(r.skipped).toBe(2);
+  });
+
+  it('does not count processes whose namespace link cannot be read: they are not namespaces', async () => {
+    for (const pid of [910, 911, 912]) proc(pid, {});
+    const r = await discovery().discover();
+    expect(r.errors).toEqual([]); // root: a few refusing processes are not an error
+    expect(r.skipped).toBe(0);
+  });
+});

@@ -1,5 +1,6 @@
 // Points → Open-Falcon push items. Pure: no I/O, no clock. Everything here mirrors the push
-// contract in design/backends.md, so an item that leaves this file is one the transfer accepts.
+// contract (falcon-plus's agent and transfer; test/helpers/falcon-receiver.ts implements it), so
+// an item that leaves this file is one the transfer accepts.
 //
 // Item: {endpoint, metric, timestamp, step, value, counterType, tags}
 //   metric       `${prefix}.${def.falcon}` (just def.falcon when the prefix is empty)
@@ -11,6 +12,11 @@
 //   endpoint     the template with {host} {container} {pod} {namespace} filled in; a placeholder
 //                with no value falls back to the host name, and points of the host (the host
 //                target, host-wide numbers, the agent itself) always use the host name.
+// Labels left out to fit `metric/tags` in 255 characters (fitTags) are reported in
+// Encoded.trimmed, one entry per namespace (all its series lose the same labels): the sink logs
+// each once while it lasts and counts every label left out of every point it sends
+// (sockpulse.agent.sink.labels_dropped, unit {label}; a separate counter from sink.dropped, which
+// counts whole points lost).
 import { createHash } from 'crypto';
 import { Target } from '../../core/model';
 import { MetricDef } from '../../core/metrics';
@@ -114,9 +120,10 @@ const metricName = (prefix: string, def: MetricDef): string => (prefix === '' ? 
 /**
  * Sanitised tags that fit `metric/tags` in COUNTER_MAX_CHARS for a metric name of `metricLength`,
  * dropping the lowest-priority tags (the last in order, never scope/container/pod/namespace or a
- * point's own labels) first. Undefined when even the kept tags do not fit.
+ * point's own labels) first; the sanitised pairs dropped are added to `dropped`. Undefined when
+ * even the kept tags do not fit.
  */
-export function fitTags(metricLength: number, pairs: [string, string][], pointLabels: Record<string, string> = {}): string | undefined {
+export function fitTags(metricLength: number, pairs: [string, string][], pointLabels: Record<string, string> = {}, dropped: [string, string][] = []): string | undefined {
   const clean: [string, string, boolean][] = [];
   for (const [k, v] of pairs) {
     const key = sanitize(k);
@@ -129,7 +136,8 @@ export function fitTags(metricLength: number, pairs: [string, string][], pointLa
     let i = clean.length - 1;
     while (i >= 0 && clean[i][2]) i--;
     if (i < 0) return undefined;
-    clean.splice(i, 1);
+    const [[k, v]] = clean.splice(i, 1);
+    dropped.unshift([k, v]);
   }
 }
 
@@ -149,6 +157,18 @@ export interface Encoded {
   items: FalconItem[];
   /** reason → items dropped before sending. */
   invalid: Record<string, number>;
+  /** Items sent with labels left out, one entry per namespace (or per other tag set). */
+  trimmed: Trimmed[];
+}
+
+export interface Trimmed {
+  endpoint: string;
+  /** The tags sent. */
+  tags: string;
+  /** The sanitised labels left out, `k=v` each. */
+  dropped: string[];
+  /** Items sent with these tags. */
+  items: number;
 }
 
 export function encodePoints(points: Point[], c: ItemContext): Encoded {
@@ -160,17 +180,22 @@ export function encodePoints(points: Point[], c: ItemContext): Encoded {
   // A namespace's tags are fitted to the longest metric name it can have, so all its series carry
   // the same tags (and are all kept or all dropped), whichever metric they are.
   const longest = Math.max(...c.catalog.filter((d) => d.scope === 'namespace').map((d) => metricName(c.prefix, d).length));
-  const perTarget = new Map<Target, { tags: string | undefined; endpoint: string }>();
+  const perTarget = new Map<Target, { tags: string | undefined; endpoint: string; cut: [string, string][] }>();
+  const trimmed = new Map<string, Trimmed>();
   for (const p of points) {
     const metric = metricName(c.prefix, p.def);
     let tags: string | undefined;
     let endpoint: string;
+    let cut: [string, string][] = [];
     if (p.target && metric.length <= longest && Object.keys(p.labels).length === 0) {
       let t = perTarget.get(p.target);
-      if (!t) perTarget.set(p.target, (t = { tags: fitTags(longest, tagPairs(p, c.copyLabels)), endpoint: endpointOf(p, c) }));
-      ({ tags, endpoint } = t);
+      if (!t) {
+        const fitted = fitTags(longest, tagPairs(p, c.copyLabels), {}, cut);
+        perTarget.set(p.target, (t = { tags: fitted, endpoint: endpointOf(p, c), cut }));
+      }
+      ({ tags, endpoint, cut } = t);
     } else {
-      tags = fitTags(p.target ? Math.max(longest, metric.length) : metric.length, tagPairs(p, c.copyLabels), p.labels);
+      tags = fitTags(p.target ? Math.max(longest, metric.length) : metric.length, tagPairs(p, c.copyLabels), p.labels, cut);
       endpoint = endpointOf(p, c);
     }
     if (tags === undefined) {
@@ -191,8 +216,18 @@ export function encodePoints(points: Point[], c: ItemContext): Encoded {
       tags,
     };
     const why = transferRejects(item);
-    if (why) drop(why);
-    else items.push(item);
+    if (why) {
+      drop(why);
+      continue;
+    }
+    items.push(item);
+    if (cut.length > 0) {
+      const dropped = cut.map(([k, v]) => `${k}=${v}`);
+      const key = `${endpoint}\0${tags}\0${dropped.join(',')}`;
+      const t = trimmed.get(key) ?? { endpoint, tags, dropped, items: 0 };
+      t.items++;
+      trimmed.set(key, t);
+    }
   }
-  return { items, invalid };
+  return { items, invalid, trimmed: [...trimmed.values()] };
 }

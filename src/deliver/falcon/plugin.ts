@@ -37,9 +37,9 @@ export const falcon: SinkPlugin<FalconConfig> = {
       },
       prefix: { doc: 'Metric name prefix.', format: String, default: 'sockpulse', env: 'SOCKPULSE_FALCON_PREFIX' },
       timeout: {
-        doc: 'Timeout of one push request, in seconds; 0 means only the cycle deadline limits it. Behind the local agent, more than 15 s avoids duplicates when the transfer is down (the agent then answers after ~14 s).',
+        doc: 'Timeout of one push request, in seconds; 0 means only the cycle deadline limits it. Above the ~14 s the local agent takes to answer when its transfer is down; behind the agent a request sent in full and not answered in time is not resent (the agent may have queued it) but counted as dropped, reason uncertain.',
         format: 'non-negative-number',
-        default: 5,
+        default: 20,
         env: 'SOCKPULSE_FALCON_TIMEOUT',
       },
       batch_size: { doc: 'Items per push request.', format: 'positive-int', default: 500, env: 'SOCKPULSE_FALCON_BATCH_SIZE' },

@@ -1,4 +1,4 @@
-// Open-Falcon: every cycle's points as push items (falcon-items.ts), POSTed as JSON arrays of at
+// Open-Falcon: every cycle's points as push items (falcon/items.ts), POSTed as JSON arrays of at
 // most batch_size items to the agent's /v1/push or a transfer's /api/push, through the bounded,
 // retrying PushQueue. The transfer's reply is the only place rejected items are visible
 // ({"data":{"Total":N,"Invalid":M}}); the agent answers 200 "success" whatever happened.
@@ -6,8 +6,16 @@
 //   drops and counts the payload); connection errors, timeouts, 408, 429, 5xx → retried with
 //   backoff; any other status → rejected. Redirects are not followed. Each request ends at the
 //   cycle's deadline or after `timeout` seconds, whichever is first (timeout 0: the deadline only).
+//   The request and that rule are shared with the OTLP sink (deliver/http-post.ts).
+// Behind the agent (any url but a transfer's /api/push) a timeout is not a failure to deliver:
+// when its transfer is down the agent queues the payload and answers 200 only after ~14 s, so a
+// request cut off after its whole body was sent may well have been delivered, and resending it
+// makes duplicates (4 copies were seen against the real agent). Such a payload is not retried:
+// it is dropped and counted as `uncertain`, not as undelivered. The default timeout (20 s) is
+// above the agent's 14 s, so with the default settings that happens only when a short interval's
+// cycle deadline cuts the request first. A transfer answers at once, so there a timeout is retried.
 // The url's credentials and query values are secrets: logs and errors show it redacted, and reply
-// text is searched for them before it is logged or reported (config/secrets.ts).
+// text is searched for them before it is logged or reported (core/secrets.ts).
 import * as http from 'http';
 import * as https from 'https';
 import { hideSecrets, redactUrl, urlSecrets } from '../../core/secrets';
@@ -15,9 +23,10 @@ import { Batch, Handover, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
 import { SinkContext } from '../plugin';
 import { FalconConfig } from './settings';
-import { encodePoints } from './items';
+import { COUNTER_MAX_CHARS, Trimmed, encodePoints } from './items';
 import { batchPoints } from '../points';
 import { PushQueue, SendOutcome } from '../push-queue';
+import { classify, httpPost, statusOutcome } from '../http-post';
 
 /** One request body and the number of items in it. */
 interface Payload {
@@ -25,8 +34,6 @@ interface Payload {
   n: number;
 }
 
-/** Reply bytes kept (a transfer's reply is ~100 bytes; anything longer is not read into memory). */
-const REPLY_MAX = 64 * 1024;
 /** close()'s bound when `timeout` is 0 (no per-request timeout). */
 const CLOSE_MS_WITHOUT_TIMEOUT = 5000;
 
@@ -43,6 +50,8 @@ export class FalconSink implements Sink {
   /** Hides the url's secrets in text from the backend. */
   private readonly hide: (text: string) => string;
   private closed = false;
+  /** Trimmed tag sets logged already, kept while they last (see noteTrimmed). */
+  private trimmedSeen = new Set<string>();
 
   constructor(
     private readonly cfg: FalconConfig,
@@ -113,7 +122,7 @@ export class FalconSink implements Sink {
   }
 
   private enqueue(batch: Batch): void {
-    const { items, invalid } = encodePoints(batchPoints(batch), {
+    const { items, invalid, trimmed } = encodePoints(batchPoints(batch), {
       prefix: this.cfg.prefix,
       endpoint: this.cfg.endpoint,
       hostname: this.ctx.hostname,
@@ -122,6 +131,7 @@ export class FalconSink implements Sink {
       copyLabels: this.ctx.copyLabels,
       catalog: this.ctx.catalog,
     });
+    this.noteTrimmed(trimmed);
     const dropped = Object.values(invalid).reduce((a, b) => a + b, 0);
     if (dropped > 0) {
       countDrop(this.ctx.counters, 'invalid_local', dropped);
@@ -135,52 +145,39 @@ export class FalconSink implements Sink {
     this.queue.push(payloads);
   }
 
-  /** One POST under the cycle's deadline and the request timeout, whichever comes first. */
-  private send(p: Payload, cycle: AbortSignal): Promise<SendOutcome> {
-    if (cycle.aborted) return Promise.resolve({ status: 'retryable', error: 'cycle deadline reached' });
-    return new Promise<SendOutcome>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      let settled = false;
-      const finish = (out: SendOutcome): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        cycle.removeEventListener('abort', onDeadline);
-        resolve(out);
-      };
-      const lib = this.url.protocol === 'https:' ? https : http;
-      const req = lib.request(
-        this.url,
-        {
-          method: 'POST',
-          agent: this.http,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(p.body) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            if (size < REPLY_MAX) chunks.push(c);
-            size += c.length;
-          });
-          res.on('end', () => finish(this.classify(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8', 0, REPLY_MAX), p.n)));
-          res.on('error', (err) => finish({ status: 'retryable', error: describe(err) }));
-          res.on('close', () => finish({ status: 'retryable', error: 'connection closed before the reply ended' }));
-        },
+  /**
+   * Counts every label left out of an item's tags, and logs each namespace's trimmed tags once
+   * (all its series lose the same labels), again only after a cycle without them.
+   */
+  private noteTrimmed(trimmed: Trimmed[]): void {
+    const seen = new Set<string>();
+    for (const t of trimmed) {
+      const c = this.ctx.counters;
+      c.labels_dropped = (c.labels_dropped ?? 0) + t.dropped.length * t.items;
+      const key = `${t.endpoint}\0${t.tags}\0${t.dropped.join(',')}`;
+      seen.add(key);
+      if (this.trimmedSeen.has(key)) continue;
+      this.ctx.log.warn(
+        { endpoint: t.endpoint, tags: t.tags, dropped: t.dropped, series: t.items },
+        `metric/tags would exceed ${COUNTER_MAX_CHARS} characters: labels left out of these series' tags`,
       );
-      const abort = (why: string): void => {
-        req.destroy(Object.assign(new Error(why), { code: 'ETIMEDOUT' }));
-      };
-      const onDeadline = (): void => abort('cycle deadline reached');
-      cycle.addEventListener('abort', onDeadline, { once: true });
-      if (this.timeoutMs > 0) timer = setTimeout(() => abort(`no reply within ${this.timeoutMs} ms`), this.timeoutMs);
-      req.on('error', (err) => finish({ status: 'retryable', error: describe(err) }));
-      req.end(p.body);
-    });
+    }
+    this.trimmedSeen = seen;
   }
 
-  private classify(status: number, reply: string, n: number): SendOutcome {
-    if (status >= 200 && status < 300) {
+  /** One POST under the cycle's deadline and the request timeout, whichever comes first. */
+  private async send(p: Payload, cycle: AbortSignal): Promise<SendOutcome> {
+    const out = await httpPost(this.url, p.body, { agent: this.http, headers: { 'content-type': 'application/json' }, signal: cycle, timeoutMs: this.timeoutMs });
+    if (out.answered) return this.interpret(out.status, out.body.toString('utf8'), p.n);
+    if (out.why !== 'network' && out.sent && !this.transfer) {
+      return { status: 'failed', reason: 'uncertain', error: `${out.error} after the payload was sent; the agent may have queued it (it answers late while its transfer is down): not resent` };
+    }
+    return { status: 'retryable', error: out.error };
+  }
+
+  /** The answer: classify()'s rule, and a transfer's Invalid count on a 2xx. */
+  private interpret(status: number, reply: string, n: number): SendOutcome {
+    if (classify(status) === 'ok') {
       if (!this.transfer) return { status: 'ok' };
       const invalid = transferInvalid(reply);
       if (invalid === undefined) {
@@ -190,10 +187,7 @@ export class FalconSink implements Sink {
       if (invalid > 0) this.ctx.log.warn({ invalid, items: n }, 'the transfer reported items invalid');
       return { status: 'ok', invalid };
     }
-    const text = this.hide(reply).trim();
-    const error = `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
-    if (status === 408 || status === 429 || status >= 500) return { status: 'retryable', error };
-    return { status: 'failed', error };
+    return statusOutcome(status, this.hide(reply));
   }
 }
 
@@ -205,8 +199,4 @@ function transferInvalid(reply: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function describe(err: Error & { code?: string }): string {
-  return err.code && !err.message.includes(err.code) ? `${err.message} (${err.code})` : err.message;
 }

@@ -1,4 +1,4 @@
-// Where the OTLP sink sends, resolved once at start (style habit 6). Each setting is the config
+// Where the OTLP sink sends, resolved once at start. Each setting is the config
 // key, else the standard OTEL_EXPORTER_OTLP_* variable, else the OTLP default. Convict already
 // maps the signal-specific OTEL_EXPORTER_OTLP_METRICS_{ENDPOINT,PROTOCOL,HEADERS} onto the config
 // keys; the generic variables and the timeouts (milliseconds in OTel, seconds in our config) are

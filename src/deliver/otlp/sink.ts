@@ -1,5 +1,5 @@
 // OTLP/HTTP sink (http/protobuf or http/json). Each batch becomes one ResourceMetrics
-// (otlp-data.ts), serialised by the OTLP exporters' own serializer, buffered in the shared
+// (otlp/data.ts), serialised by the OTLP exporters' own serializer, buffered in the shared
 // PushQueue and POSTed here. Why not the exporter's export() (studied in 0.223):
 // - its node transport loads `http` with a dynamic import(), which Jest's CommonJS VM rejects
 //   (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING_FLAG): it cannot send under the test runner at all;
@@ -7,7 +7,8 @@
 //   timeout, invisibly, then reports them without the status code; a 500 is not retried;
 // - MeterProvider.forceFlush()/shutdown() resolve even when the export failed.
 // Here every attempt is one request under one deadline (the timeout, or the cycle's if sooner),
-// the outcome keeps the status, and partial successes count their rejected points as invalid.
+// the outcome keeps the status (deliver/http-post.ts, shared with the Open-Falcon sink), and
+// partial successes count their rejected points as invalid.
 // Secrets (header values, the endpoint's credentials and query values) never reach a log line or
 // an error: the endpoint is shown redacted, and reply text is searched for them first.
 import * as http from 'http';
@@ -21,13 +22,12 @@ import { hideSecrets, redactUrl } from '../../core/secrets';
 import { OtlpTarget, targetSecrets } from './config';
 import { CounterStarts, OtlpSerializer, batchToOtlp, exporterSerializer, otlpResource } from './data';
 import { PushQueue, SendOutcome } from '../push-queue';
+import { classify, httpPost, statusOutcome } from '../http-post';
 
 interface Payload {
   body: Uint8Array;
   points: number;
 }
-
-const MAX_RESPONSE_BYTES = 1 << 20;
 
 export class OtlpSink implements Sink {
   readonly name = 'otlp';
@@ -112,18 +112,10 @@ export class OtlpSink implements Sink {
   }
 
   private async post(p: Payload, cycle: AbortSignal): Promise<SendOutcome> {
-    const { url, timeoutMs } = this.target;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    let res: { status: number; body: Buffer };
-    try {
-      res = await request(url, this.agent, this.headers, p.body, AbortSignal.any([cycle, timeout]));
-    } catch (err) {
-      if (timeout.aborted) return { status: 'retryable', error: `no answer within the timeout (${timeoutMs} ms)` };
-      if (cycle.aborted) return { status: 'retryable', error: 'cycle deadline reached during the request' };
-      return classifyError(err);
-    }
-    if (res.status >= 200 && res.status < 300) return { status: 'ok', invalid: this.rejectedPoints(res.body) };
-    return classifyStatus(res.status, this.hide(res.body.toString('utf8')));
+    const out = await httpPost(this.target.url, p.body, { agent: this.agent, headers: this.headers, signal: cycle, timeoutMs: this.target.timeoutMs });
+    if (!out.answered) return { status: 'retryable', error: out.error };
+    if (classify(out.status) === 'ok') return { status: 'ok', invalid: this.rejectedPoints(out.body) };
+    return statusOutcome(out.status, this.hide(out.body.toString('utf8')));
   }
 
   /** A 2xx may still carry a partial success: points the backend rejected. */
@@ -146,39 +138,4 @@ function encode(serializer: OtlpSerializer, data: Parameters<OtlpSerializer['ser
   } catch {
     return undefined; // counted as invalid_local by the caller; the next batch is unaffected
   }
-}
-
-/**
- * A non-2xx status → outcome: 5xx, 408 and 429 may pass later (retryable); any other status is a
- * rejection of this payload for good (4xx; also 3xx: redirects are not followed, the endpoint is wrong).
- */
-export function classifyStatus(status: number, body: string): SendOutcome {
-  const error = `HTTP ${status}${body.trim() ? `: ${body.trim().slice(0, 200)}` : ''}`;
-  const rejected = status < 500 && status !== 408 && status !== 429;
-  return rejected ? { status: 'failed', error } : { status: 'retryable', error };
-}
-
-/** A request that got no answer: the network may come back, so always retryable. */
-export function classifyError(err: unknown): SendOutcome {
-  const e = err as { code?: unknown; message?: unknown } | undefined;
-  const message = typeof e?.message === 'string' ? e.message : String(err);
-  return { status: 'retryable', error: typeof e?.code === 'string' ? `${e.code}: ${message}` : message };
-}
-
-function request(url: string, agent: http.Agent, headers: Record<string, string>, body: Uint8Array, signal: AbortSignal): Promise<{ status: number; body: Buffer }> {
-  const send = url.startsWith('https:') ? https.request : http.request;
-  return new Promise((resolve, reject) => {
-    const req = send(url, { method: 'POST', agent, signal, headers: { ...headers, 'Content-Length': String(body.byteLength) } }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size <= MAX_RESPONSE_BYTES) chunks.push(c);
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
 }

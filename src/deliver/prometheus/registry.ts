@@ -26,7 +26,7 @@ const TAKEN = new Set<string>([...TARGET_LABEL_KEYS, 'netns', 'job', 'instance']
 /**
  * Docker label key (docker.copy_labels) → Prometheus label name, in configuration order.
  * - a key that already is a sockpulse label (`image`, `pod`, …) is not repeated: discovery keeps
- *   one value under that key (discovery/labels.ts), exposed once under its own name (`scope` is
+ *   one value under that key (core/labels.ts), exposed once under its own name (`scope` is
  *   always the target's scope);
  * - every character outside [a-zA-Z0-9_] becomes `_`, and a leading digit gets a `_` in front
  *   (`com.example/team` → `com_example_team`, `1st` → `_1st`);

@@ -1,6 +1,6 @@
 // The pull backend: the last cycle on an HTTP /metrics page in Prometheus text format.
 //
-// - write(batch) replaces the page with exactly that batch (prometheus-registry.ts): a namespace
+// - write(batch) replaces the page with exactly that batch (prometheus/registry.ts): a namespace
 //   that vanished has no series on the next page; nothing goes stale. Before the first cycle the
 //   page is valid and empty.
 // - Only GET and HEAD, on the configured path (and a small link page on `/`); other paths 404,

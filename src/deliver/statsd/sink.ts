@@ -1,10 +1,10 @@
 // The StatsD sink: every cycle's points as StatsD lines over UDP (default), TCP or a unix datagram
-// socket, through hot-shots' transports. Line format and escaping: statsd-lines.ts.
+// socket, through hot-shots' transports. Line format and escaping: statsd/lines.ts.
 // - Levels are gauges; kernel and agent counters become counter increments (counter-deltas.ts),
 //   keyed by namespace inode + reading pid + its start time, so a recreated namespace that reuses
 //   an inode starts a new baseline instead of sending a negative increment. The first cycle a
 //   counter is seen sends no line for it.
-// - hot-shots only carries bytes here: the lines are built and escaped in statsd-lines.ts and
+// - hot-shots only carries bytes here: the lines are built and escaped in statsd/lines.ts and
 //   handed to its `send(message, tags, callback)` with no tags, Datadog mode, telemetry and
 //   buffering all off, so what is built is what goes on the wire, byte for byte.
 // - Errors never throw. A send callback's error counts its points as dropped (`send_error`),
@@ -14,6 +14,9 @@
 //   ICMP port-unreachable is not reported to an unconnected socket).
 // - At most MAX_IN_FLIGHT_BYTES wait in the socket (a slow TCP server); what cannot go before the
 //   cycle's deadline is dropped (`deadline`). Values that cannot be encoded: `invalid_local`.
+// - A TCP server that accepts and stops reading never errors: what was in flight at a cycle's
+//   deadline and is still in flight at the next write has outlived that deadline, so the
+//   connection is dropped (those points fail as `send_error`) and the write goes on a new one.
 import { ClientOptions, StatsD } from 'hot-shots';
 import * as os from 'os';
 import { Batch, Sink, SinkResult } from '../../core/model';
@@ -53,6 +56,10 @@ export class StatsdSink implements Sink {
   private inFlightBytes = 0;
   private inFlightPoints = 0;
   private waiters: (() => void)[] = [];
+  /** The generation whose sends were still in flight when a write's deadline passed. */
+  private stalled: number | undefined;
+  /** The last generation dropped as stalled. */
+  private droppedGen = 0;
   private closed = false;
 
   constructor(private readonly cfg: StatsdConfig, private readonly ctx: SinkContext) {
@@ -70,6 +77,8 @@ export class StatsdSink implements Sink {
     const c = this.ctx.counters;
     const { entries, invalid } = this.encode(batchPoints(batch));
     if (invalid > 0) countDrop(c, 'invalid_local', invalid);
+    if (this.stalled === this.generation && this.inFlightPoints > 0) this.dropStalled();
+    this.stalled = undefined;
     if (this.broken || !this.client) this.connect();
     const payloads = pack(entries, (e) => e.text.length, MAX_PAYLOAD[this.protocol]);
     const tally = { sent: 0, failed: 0, late: 0, expired: 0, error: '' };
@@ -87,6 +96,7 @@ export class StatsdSink implements Sink {
       pending.push(this.send(payloads[i], bytes, tally));
     }
     if (!signal.aborted) await this.until(signal, Promise.all(pending));
+    if (signal.aborted && this.inFlightPoints > 0 && this.protocol === 'tcp') this.stalled = this.generation;
     tally.late = entries.length - tally.sent - tally.failed - tally.expired;
     if (tally.failed + tally.expired + tally.late === 0) return { status: 'ok', sent: tally.sent };
     const parts = [
@@ -138,6 +148,8 @@ export class StatsdSink implements Sink {
     c.buffered = this.inFlightPoints;
     return new Promise((resolve) => {
       const done = (err?: Error | null): void => {
+        // Node reports the write a destroyed socket was doing as done: it was cut off.
+        if (!err && gen === this.droppedGen) err = new Error('connection dropped: the server did not read');
         this.inFlightBytes -= bytes;
         this.inFlightPoints -= n;
         c.buffered = this.inFlightPoints;
@@ -205,13 +217,26 @@ export class StatsdSink implements Sink {
     if (old) void shut(old, false);
   }
 
+  /** Drops a TCP connection whose peer has not read since the last deadline: its sends fail now. */
+  private dropStalled(): void {
+    this.ctx.log.warn({ points: this.inFlightPoints }, 'statsd tcp: the server has not read what was sent a cycle ago; reconnecting');
+    // The transport's close() destroys the socket, which fails the pending writes (send_error).
+    this.droppedGen = this.generation;
+    (this.client?.socket as unknown as { close(): void } | null)?.close();
+    this.connect();
+  }
+
   /** Resolves when `p` settles (by default: the next in-flight payload) or the signal aborts. */
   private until(signal: AbortSignal, p?: Promise<unknown>): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         signal.removeEventListener('abort', done);
+        // An abort leaves no waiter behind (a stalled peer would add one per cycle).
+        const i = this.waiters.indexOf(done);
+        if (i >= 0) this.waiters.splice(i, 1);
         resolve();
       };
+      if (signal.aborted) return done();
       signal.addEventListener('abort', done, { once: true });
       if (p) void p.then(done);
       else this.waiters.push(done);

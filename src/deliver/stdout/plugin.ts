@@ -25,6 +25,6 @@ export const stdout: SinkPlugin<StdoutConfig> = {
   create(cfg, ctx) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { StdoutSink } = require('./sink') as typeof import('./sink');
-    return new StdoutSink(cfg.format, ctx.catalog);
+    return new StdoutSink(cfg.format, ctx.catalog, process.stdout, { log: ctx.log, counters: () => ctx.counters, once: ctx.once });
   },
 };

@@ -1,4 +1,4 @@
-// docker.host's grammar: what the Docker client (docker-client.ts) can connect to. Checked when the
+// docker.host's grammar: what the Docker client (docker/client.ts) can connect to. Checked when the
 // configuration is loaded (config/schema.ts), in the modes that use Docker, so a malformed value
 // stops the agent with exit code 2 instead of costing every cycle its targets; a well-formed
 // endpoint where no engine answers is not an error here (auto falls back, docker reports
