@@ -8,7 +8,7 @@ import { schemaLeaves } from '../../src/config/schema';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** What users read and deploy from (test/ and bench/ have variables of their own). */
-const SHIPPED = ['README.md', 'deploy', 'systemd', 'config', 'scripts'];
+const SHIPPED = ['README.md', 'SOAK.md', 'BENCHMARKS.md', 'deploy', 'systemd', 'config', 'scripts'];
 
 function files(rel: string): string[] {
   const abs = path.join(ROOT, rel);
