@@ -9,7 +9,8 @@ export type Logger = pino.Logger;
 const LOG_BACKLOG_BYTES = 1 << 20;
 
 export function createLogger(level: string, dest: number | NodeJS.WritableStream = 2): Logger {
-  const stream = typeof dest === 'number' ? pino.destination({ fd: dest, sync: true, maxLength: LOG_BACKLOG_BYTES }) : dest;
+  if (typeof dest !== 'number') return pino({ level, base: { name: 'sockpulse' } }, dest); // the caller's stream, the caller's errors
+  const stream = pino.destination({ fd: dest, sync: true, maxLength: LOG_BACKLOG_BYTES });
   stream.on('error', () => undefined);
   return pino({ level, base: { name: 'sockpulse' } }, stream);
 }

@@ -512,8 +512,9 @@ describe('StatsdSink against a TCP server that accepts and never reads', () => {
       cap.resume(); // the server reads again: the next write goes through
       expect(await s.write(big, deadline(5000))).toMatchObject({ status: 'ok' });
       expect(counters.buffered).toBe(0);
-      // Every point is accounted for once; each write after the first also carries the 5 agent counters.
-      const total = (writes + 1) * 10_004 + writes * 5;
+      // Every point is accounted for once; each write after the first also carries the 5 agent
+      // counters and the 3 collector error counters (and every write 3 collector durations).
+      const total = (writes + 1) * 10_007 + writes * 8;
       expect(counters.sent + (counters.dropped.deadline ?? 0) + (counters.dropped.send_error ?? 0)).toBe(total);
     } finally {
       await cap.close();
