@@ -1,8 +1,10 @@
 // What the test run has: root or not, CI or not, and the private Docker engine that
 // test/setup/global-setup.ts started (published through a small JSON file).
 //
-// Policy: root-only suites are skipped (loudly) ONLY on a developer machine that is not root
-// and not CI. Under CI=true a missing prerequisite throws: CI must never skip silently.
+// Policy: root-only suites, and tests that run a real tool (promtool, systemd-analyze,
+// VictoriaMetrics), are skipped (loudly) ONLY on a developer machine that is not root and not CI.
+// Under CI=true a missing prerequisite fails the suite: CI must never skip. As root the setup
+// (test/setup/prepare.sh) installs every tool, so a tool still missing fails the suite too.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -28,7 +30,7 @@ export interface DockerEnv {
 /** Content of the env file written by global-setup. */
 export interface TestEnv {
   docker?: DockerEnv;
-  /** Why no engine was started (not root, unit-only run, …). */
+  /** Why no engine was started (not root). */
   skipped?: string;
   dockerdPid?: number;
   /** Temp dir holding dockerd's data-root, exec-root, socket and log. */
@@ -84,6 +86,34 @@ type SuiteFn = () => void;
 export function describeRoot(name: string, fn: SuiteFn): void {
   if (requireRoot(`suite "${name}"`)) describe(name, fn);
   else describe.skip(name, fn);
+}
+
+/** Tests that run a real tool: registered with `describe`/`it` when the tool is there. */
+export interface ToolGate {
+  readonly present: boolean;
+  /** `describe`, or `describe.skip` when the tool is missing on a developer machine. */
+  describe(name: string, fn: SuiteFn): void;
+  /** `it`, or `it.skip` when the tool is missing on a developer machine. */
+  it(name: string, fn: jest.ProvidesCallback, timeout?: number): void;
+}
+
+/**
+ * The one way to make tests depend on a real tool. Present: the tests run. Missing: throws (the
+ * suite fails) under CI=true or as root; on a developer machine (not root, not CI) the tests are
+ * skipped, with a loud warning. Never a test that passes without the tool (`if (found) expect…`).
+ */
+export function requireTool(tool: string, present: boolean, install: string): ToolGate {
+  if (!present) {
+    const why = `${tool} is missing: ${install}`;
+    if (isCI) throw new Error(`CI=true: ${why} (tests that need it must not be skipped)`);
+    if (isRoot) throw new Error(`${why} (as root the setup installs it, so it must not be skipped)`);
+    loud(`tests that need ${tool} (not root, not CI): ${why}`);
+  }
+  return {
+    present,
+    describe: (name, fn) => (present ? describe(name, fn) : describe.skip(name, fn)),
+    it: (name, fn, timeout) => (present ? it(name, fn, timeout) : it.skip(name, fn, timeout)),
+  };
 }
 
 /** `describe` for suites that need the private Docker engine (and root). */

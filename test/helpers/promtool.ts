@@ -1,21 +1,18 @@
 // `promtool check metrics` (Debian's prometheus package, test/setup/deps-prometheus.sh) on an
 // exposition, and a small strict reader of the text format to assert exact series.
 import { spawnSync } from 'node:child_process';
-import { isCI, isRoot } from './env';
+import { ToolGate, requireTool } from './env';
 
-let found: boolean | undefined;
+const INSTALL = 'run `bash test/setup/deps-prometheus.sh` as root (Debian\'s prometheus package)';
+let gate: ToolGate | undefined;
 
 /**
- * True when promtool is installed. When it is not: false (with a loud warning) only on a
- * developer machine that is neither root nor CI; otherwise throws (the setup script installs it).
+ * Gate for tests that run promtool (env.ts requireTool): they run when it is installed; when it is
+ * not, the suite fails under CI=true or as root, and the tests are skipped loudly elsewhere.
  */
-export function promtoolAvailable(): boolean {
-  found ??= spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
-  if (found) return true;
-  const why = 'promtool is not installed: run `bash test/setup/deps-prometheus.sh` as root';
-  if (isRoot || isCI) throw new Error(why);
-  console.warn(`\n${'#'.repeat(78)}\n# SKIPPED promtool checks: ${why}\n${'#'.repeat(78)}\n`);
-  return false;
+export function promtool(): ToolGate {
+  gate ??= requireTool('promtool', spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0, INSTALL);
+  return gate;
 }
 
 /**
@@ -24,7 +21,7 @@ export function promtoolAvailable(): boolean {
  */
 export function promtoolProblems(text: string | Buffer): string[] {
   const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 10_000, maxBuffer: 64 << 20 });
-  if (r.error) throw new Error(`promtool: ${r.error.message}`);
+  if (r.error) throw new Error(`promtool: ${r.error.message}${(r.error as NodeJS.ErrnoException).code === 'ENOENT' ? `: ${INSTALL}` : ''}`);
   const lines = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
   if (r.status !== 0 && lines.length === 0) return [`promtool exited ${r.status ?? r.signal} without a message`];
   return r.status === 0 ? [] : lines;

@@ -7,20 +7,17 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { BUILD_DIR, isCI, isRoot } from './env';
+import { BUILD_DIR, ToolGate, requireTool } from './env';
 
 export const VICTORIA_BIN = path.join(BUILD_DIR, 'victoria-metrics', 'usr', 'bin', 'victoria-metrics');
 
 /**
- * True when the binary is there. When it is not: false (loudly) only on a developer machine that
- * is neither root nor CI; otherwise throws (prepare.sh runs deps-otlp.sh as root).
+ * Gate for tests that run VictoriaMetrics (env.ts requireTool): they run when the binary is there;
+ * when it is not, the suite fails under CI=true or as root (prepare.sh runs deps-otlp.sh), and the
+ * tests are skipped loudly elsewhere.
  */
-export function victoriaAvailable(): boolean {
-  if (fs.existsSync(VICTORIA_BIN)) return true;
-  const why = `${VICTORIA_BIN} is missing: run \`bash test/setup/deps-otlp.sh\` as root`;
-  if (isRoot || isCI) throw new Error(why);
-  console.warn(`\n${'#'.repeat(78)}\n# SKIPPED VictoriaMetrics tests: ${why}\n${'#'.repeat(78)}\n`);
-  return false;
+export function victoria(): ToolGate {
+  return requireTool('victoria-metrics', fs.existsSync(VICTORIA_BIN), `${VICTORIA_BIN}: run \`bash test/setup/deps-otlp.sh\` as root`);
 }
 
 export interface Series {

@@ -19,7 +19,7 @@ import { SelfStats } from '../../src/core/self-stats';
 import { kernelPageSize } from '../helpers/metrics';
 import { OtlpSink } from '../../src/deliver/otlp/sink';
 import { OtlpMetric, OtlpReceiver } from '../helpers/otlp-receiver';
-import { Victoria, freePort, victoriaAvailable } from '../helpers/victoria';
+import { Victoria, freePort, victoria } from '../helpers/victoria';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'proctree');
 const T0 = 1_700_000_040;
@@ -92,8 +92,7 @@ afterAll(() => {
   expect(logText).not.toContain(SECRET); // headers are never logged
 });
 
-const describeVm = victoriaAvailable() ? describe : describe.skip;
-describeVm('OTLP http/protobuf into VictoriaMetrics', () => {
+victoria().describe('OTLP http/protobuf into VictoriaMetrics', () => {
   let vm: Victoria;
   beforeAll(async () => {
     vm = await Victoria.start();

@@ -8,25 +8,30 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { REPO_ROOT, BUILD_DIR, describeDocker, dockerEnv } from '../helpers/env';
+import { REPO_ROOT, BUILD_DIR, describeDocker, dockerEnv, requireTool } from '../helpers/env';
 import { removeContainer, runSockmix, RunningContainer } from '../helpers/dockerd';
 import { expectedStats } from '../helpers/sockmix';
 
 const UNIT = path.join(REPO_ROOT, 'systemd', 'sockpulse.service');
 const MAX_EXPOSURE = 2.0;
 
-/** The system's systemd-analyze, else the private one test/setup/deps-systemd.sh unpacked. */
-function systemdAnalyze(): string {
-  const onPath = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
-  if (onPath.status === 0) return 'systemd-analyze';
+/**
+ * The system's systemd-analyze, else the private one test/setup/deps-systemd.sh unpacked (only
+ * that one with SOCKPULSE_SYSTEMD_PRIVATE set, as in the script); undefined when none runs.
+ */
+function findSystemdAnalyze(): string | undefined {
   const wrapper = path.join(BUILD_DIR, 'systemd', 'systemd-analyze');
-  if (fs.existsSync(wrapper)) return wrapper;
-  throw new Error('systemd-analyze not found: run `bash test/setup/deps-systemd.sh` as root');
+  const candidates = process.env.SOCKPULSE_SYSTEMD_PRIVATE ? [wrapper] : ['systemd-analyze', wrapper];
+  return candidates.find((bin) => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0);
 }
 
-describe('systemd/sockpulse.service', () => {
-  const analyze = systemdAnalyze();
+const found = findSystemdAnalyze();
+// Missing: the suite fails as root or under CI=true (prepare.sh runs deps-systemd.sh), and these
+// tests are skipped loudly on a developer machine (helpers/env.ts).
+const systemd = requireTool('systemd-analyze', found !== undefined, 'run `bash test/setup/deps-systemd.sh` as root');
+const analyze = found ?? 'systemd-analyze';
 
+systemd.describe('systemd/sockpulse.service under systemd-analyze', () => {
   it('passes systemd-analyze verify', () => {
     // verify fails on an ExecStart binary that does not exist; the unit names the installed
     // path (/opt/sockpulse), so verify a copy whose ExecStart is this checkout's binary.
@@ -49,7 +54,9 @@ describe('systemd/sockpulse.service', () => {
     expect(m).not.toBeNull();
     expect(Number(m![1])).toBeLessThanOrEqual(MAX_EXPOSURE);
   });
+});
 
+describe('systemd/sockpulse.service', () => {
   it('grants CAP_SYS_PTRACE and no other capability, runs as its own user, restarts on failure', () => {
     const unit = fs.readFileSync(UNIT, 'utf8');
     expect(unit).toMatch(/^CapabilityBoundingSet=CAP_SYS_PTRACE$/m);

@@ -16,7 +16,7 @@ DEST="$ROOT/.build/systemd"
 WRAPPER="$DEST/systemd-analyze"
 # libsystemd-shared holds libsystemd-shared-252.so; the others are libraries it links that a
 # minimal image may lack (dpkg-deb -x of one already installed is harmless).
-PKGS=(systemd libsystemd-shared libip4tc2 libkmod2 libapparmor1 libseccomp2 libcryptsetup12)
+PKGS=(systemd libsystemd-shared libip4tc2 libkmod2 libapparmor1 libseccomp2 libcryptsetup12 libssl3)
 
 fail() {
   echo "deps-systemd.sh: ERROR: $*" >&2

@@ -1,4 +1,6 @@
-// Jest global setup: start ONE private dockerd for the whole run and import the test image.
+// Jest global setup of the integration project (jest.config.js; jest runs it only when an
+// integration suite is selected): prepare the machine (prepare.sh), start ONE private dockerd for
+// the whole run and import the test image.
 //
 // dockerd --iptables=false --ip6tables=false --bridge=none, everything (data-root, exec-root,
 // socket, pidfile, log) under a fresh /tmp/spk-XXXXXX, so it never touches a system engine.
@@ -12,7 +14,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import type { Config } from '@jest/types';
 import { BUILD_DIR, ENV_FILE, ENV_VAR, REPO_ROOT, TEST_IMAGE, TEST_LABEL, TestEnv, isCI, isRoot } from '../helpers/env';
 import { SOCKMIX_BIN } from '../helpers/sockmix';
 import { stopDockerd } from './global-teardown';
@@ -38,13 +39,6 @@ async function cleanStale(): Promise<void> {
   }
   if (!old.dockerdPid || !old.tmpDir || (old.ownerPid && isAlive(old.ownerPid))) return;
   await stopDockerd(old);
-}
-
-/** Only unit tests selected (e.g. `jest test/unit`): no engine needed. */
-function unitOnly(globalConfig: Config.GlobalConfig): boolean {
-  // jest 29 joins the command line's path patterns into one regex source with '|'.
-  const patterns = globalConfig.testPathPattern ? globalConfig.testPathPattern.split('|') : [];
-  return patterns.length > 0 && patterns.every((p) => /(^|\/)test\/unit(\/|$)/.test(p));
 }
 
 function tail(file: string, lines = 40): string {
@@ -102,7 +96,7 @@ async function importImage(docker: Docker, tmpDir: string): Promise<void> {
   fs.rmSync(tarFile, { force: true });
 }
 
-export default async function globalSetup(globalConfig: Config.GlobalConfig): Promise<void> {
+export default async function globalSetup(): Promise<void> {
   const t0 = Date.now();
   if (!isRoot) {
     if (isCI) throw new Error('CI=true but not root: integration tests need root and must not be skipped');
@@ -113,10 +107,6 @@ export default async function globalSetup(globalConfig: Config.GlobalConfig): Pr
   // Installs what is missing and (re)builds .build/sockmix; fast when all is present.
   execFileSync('bash', [path.join(REPO_ROOT, 'test/setup/prepare.sh')], { stdio: 'inherit' });
   await cleanStale();
-  if (unitOnly(globalConfig)) {
-    writeEnv({ skipped: 'unit-only run', ownerPid: process.pid });
-    return;
-  }
 
   // Short paths: containerd/shim unix sockets live under the exec-root (108-byte limit).
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spk-'));

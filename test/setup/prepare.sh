@@ -4,7 +4,8 @@
 #    libc6-dev), then compile test/fixtures/sockmix/sockmix.c into .build/sockmix (static).
 #  - not root: say loudly that root-only integration tests will be skipped; exit 0,
 #    or exit 1 under CI=true (CI must never skip silently).
-# Called by `npm test` and again by test/setup/global-setup.ts (so plain `npx jest` works too).
+# Called by `npm test` and again by test/setup/global-setup.ts when integration suites are selected
+# (so plain `npx jest test/integration/…` works too; unit-only runs never call it).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -8,7 +8,7 @@ import { fixturePipeline } from '../helpers/pipeline';
 import { OtlpMetric, decodeOtlp } from '../helpers/otlp-receiver';
 import { Batch, Target } from '../../src/core/model';
 import { ALL_METRICS } from '../helpers/metrics';
-import { CounterStarts, TARGET_ATTRIBUTES, batchToOtlp, exporterSerializer, otlpResource, targetAttributes } from '../../src/deliver/otlp/data';
+import { CounterStarts, batchToOtlp, exporterSerializer, otlpResource, targetAttributes } from '../../src/deliver/otlp/data';
 import { TARGET_LABEL_KEYS, targetLabels } from '../../src/deliver/points';
 
 type Protocol = 'http/json' | 'http/protobuf';
@@ -20,6 +20,26 @@ const RESOURCE = { 'service.name': 'sockpulse', 'service.version': '9.9.9', 'hos
 const resource = otlpResource(RESOURCE['host.name'], RESOURCE['service.version']);
 const NAMESPACE_METRICS = new Set(ALL_METRICS.filter((d) => d.scope === 'namespace').map((d) => d.otel));
 const OWN_KEYS: readonly string[] = TARGET_LABEL_KEYS;
+
+/**
+ * sockpulse's label → OTLP attribute, written here from the OpenTelemetry semantic conventions
+ * (container.*, k8s.*; a Docker label is `container.label.<key>`), not read from src: a wrong
+ * mapping in src/sinks/otlp-data.ts fails these tests. `sockpulse.scope` and
+ * `network.namespace` (a named namespace, `ip netns` name) are sockpulse's own.
+ */
+const SEMCONV: Readonly<Record<string, string>> = {
+  scope: 'sockpulse.scope',
+  container: 'container.name',
+  container_id: 'container.id',
+  image: 'container.image.name',
+  pod: 'k8s.pod.name',
+  namespace: 'k8s.namespace.name',
+  pod_uid: 'k8s.pod.uid',
+  kube_container: 'k8s.container.name',
+  compose_project: 'container.label.com.docker.compose.project',
+  compose_service: 'container.label.com.docker.compose.service',
+  netns_name: 'network.namespace',
+};
 
 const target = (scope: 'container' | 'netns', labels: Record<string, string>, i = 0): Target => ({
   netns: 4026533000 + i, pid: 3000 + i, pidStart: 1, scope, containers: [], labels,
@@ -34,7 +54,7 @@ const distinct = (maps: object[]): number => new Set(maps.map(sorted)).size;
  */
 function expectedAttributes(t: Target): Record<string, string> {
   const out: Record<string, string> = { 'sockpulse.scope': t.scope };
-  for (const [k, v] of Object.entries(t.labels)) out[Object.hasOwn(TARGET_ATTRIBUTES, k) ? TARGET_ATTRIBUTES[k] : `container.label.${k}`] = v;
+  for (const [k, v] of Object.entries(t.labels)) out[Object.hasOwn(SEMCONV, k) ? SEMCONV[k] : `container.label.${k}`] = v;
   if (t.scope === 'netns' && !t.labels.netns_name) out['network.namespace'] = `netns-${t.netns}`;
   return out;
 }
@@ -87,7 +107,7 @@ const hostile = fc.oneof(
  */
 const copiedKey = fc
   .oneof(hostile, fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'))
-  .filter((k) => !OWN_KEYS.includes(k) && !Object.values(TARGET_ATTRIBUTES).includes(`container.label.${k}`));
+  .filter((k) => !OWN_KEYS.includes(k) && !Object.values(SEMCONV).includes(`container.label.${k}`));
 const labelsArb = fc.dictionary(fc.oneof(fc.constantFrom(...OWN_KEYS.filter((k) => k !== 'scope')), copiedKey), hostile, { maxKeys: 6 });
 /** Up to five namespaces whose labels as every sink emits them (targetLabels) differ pairwise. */
 const targetsArb = fc
@@ -136,6 +156,17 @@ describe.each<Protocol>(['http/json', 'http/protobuf'])('%s: hostile targets thr
 });
 
 describe('target attributes and labels of hostile targets', () => {
+  it('maps every sockpulse label to its semantic-convention attribute (the table above, one label at a time)', () => {
+    expect(Object.keys(SEMCONV).sort()).toEqual([...OWN_KEYS].sort()); // a new label needs its attribute here
+    for (const [label, attribute] of Object.entries(SEMCONV)) {
+      if (label === 'scope') continue;
+      const scope = label === 'netns_name' ? 'netns' : 'container';
+      expect([label, targetAttributes(target(scope, { [label]: 'v' }))]).toEqual([label, { 'sockpulse.scope': scope, [attribute]: 'v' }]);
+    }
+    expect(targetAttributes(target('container', {}))).toEqual({ 'sockpulse.scope': 'container' });
+    expect(targetAttributes(target('netns', {}, 7))).toEqual({ 'sockpulse.scope': 'netns', 'network.namespace': 'netns-4026533007' });
+  });
+
   it('property: targetAttributes is exactly the contract; targetLabels adds only scope (and netns-<inode>)', () => {
     fc.assert(
       fc.property(targetsArb, (targets) => {

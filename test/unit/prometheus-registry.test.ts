@@ -1,15 +1,11 @@
 // Points → Prometheus exposition (src/sinks/prometheus-registry.ts): names, types, labels, units,
-// escaping, duplicates; every page checked with the real `promtool check metrics`.
+// escaping, duplicates; every page also checked with the real `promtool check metrics` (the last
+// block: skipped, loudly, only on a developer machine without promtool — helpers/env.ts).
 import { Target } from '../../src/core/model';
 import { ALL_METRICS, MetricDef, agentMetricDef, kernelPageSize, metricDef } from '../helpers/metrics';
 import { Point, TARGET_LABEL_KEYS } from '../../src/deliver/points';
 import { buildExposition, copyLabelNames, emptyExposition } from '../../src/deliver/prometheus/registry';
-import { parseExposition, promtoolAvailable, promtoolProblems } from '../helpers/promtool';
-
-const lint = promtoolAvailable();
-const clean = (text: string): void => {
-  if (lint) expect(promtoolProblems(text)).toEqual([]);
-};
+import { parseExposition, promtool, promtoolProblems } from '../helpers/promtool';
 
 const target = (netns: number, scope: Target['scope'], labels: Record<string, string> = {}): Target => ({
   netns, pid: netns % 1000, pidStart: 1, scope, containers: [], labels,
@@ -17,6 +13,46 @@ const target = (netns: number, scope: Target['scope'], labels: Record<string, st
 const def = (key: string): MetricDef => metricDef(key)!;
 const pt = (d: MetricDef, value: number, t?: Target, labels: Record<string, string> = {}): Point => ({ def: d, value, target: t, labels });
 const text = (points: Point[], copy: readonly string[] = []) => buildExposition(points, copyLabelNames(copy), ALL_METRICS).registry.metrics();
+
+const host = target(4026531840, 'host');
+const web = target(4026532300, 'container', { container: 'web', container_id: '4e3eb141f15f', image: 'nginx:1', 'com.example.team': 'net' });
+
+// The pages the tests below assert on; the last block runs each through promtool.
+const exactPage = () =>
+  text(
+    [
+      pt(agentMetricDef('cycle.collect_ms'), 7),
+      pt(agentMetricDef('errors'), 1, undefined, { stage: 'collect' }),
+      pt(def('tcp_active_opens'), 12, web),
+      pt(def('tcp_mem_pages'), 142),
+      pt(def('established'), 11, web),
+      pt(def('established'), 0, host),
+    ],
+    ['com.example.team'],
+  );
+const emptyPage = () => emptyExposition().registry.metrics();
+const catalogPage = () =>
+  text(
+    ALL_METRICS.map((d) =>
+      d.scope === 'namespace' ? pt(d, 1, web) : d.scope === 'host' ? pt(d, 1) : pt(d, 1, undefined, d.key.startsWith('sink.') ? { sink: 'prometheus' } : {}),
+    ),
+    ['com.example.team'],
+  );
+const HOSTILE = [
+  'quote " and \\" and \\',
+  'line\nbreak\r\n and tab\t',
+  'nul \u0000 and bell \u0007',
+  'ünïcødé 容器 🚀',
+  '}{,="} 1\n# TYPE evil counter\nevil_total 1',
+  'x'.repeat(10_000),
+];
+const HOSTILE_COPY = ['com.docker/weird key!', '__reserved', '0day', 'netns', 'job'];
+/** What a scraper receives for hostile label values and copied label keys. */
+const hostilePage = async (): Promise<string> => {
+  const points = HOSTILE.map((v, i) => pt(def('total'), i, target(100 + i, 'container', { container: v, image: v, [HOSTILE_COPY[i % HOSTILE_COPY.length]]: v })));
+  points.push(pt(def('total'), 99, target(200, 'container', { container: 'lone \ud800 surrogate' })));
+  return Buffer.from(await text(points, HOSTILE_COPY), 'utf8').toString('utf8');
+};
 
 describe('copy label names', () => {
   it.each<[string, string | undefined]>([
@@ -44,24 +80,13 @@ describe('copy label names', () => {
 });
 
 describe('buildExposition', () => {
-  const host = target(4026531840, 'host');
-  const web = target(4026532300, 'container', { container: 'web', container_id: '4e3eb141f15f', image: 'nginx:1', 'com.example.team': 'net' });
   const empties = (except: Record<string, string>) =>
     TARGET_LABEL_KEYS.filter((k) => k !== 'scope').map((k) => `${k}="${except[k] ?? ''}"`).join(',');
 
   it('writes exact families: catalog order, HELP/TYPE, _total counters, base units, target labels', async () => {
-    const points = [
-      pt(agentMetricDef('cycle.collect_ms'), 7),
-      pt(agentMetricDef('errors'), 1, undefined, { stage: 'collect' }),
-      pt(def('tcp_active_opens'), 12, web),
-      pt(def('tcp_mem_pages'), 142),
-      pt(def('established'), 11, web),
-      pt(def('established'), 0, host),
-    ];
     const webLabels = `scope="container",${empties({ container: 'web', container_id: '4e3eb141f15f', image: 'nginx:1' })},netns="4026532300",com_example_team="net"`;
     const hostLabels = `scope="host",${empties({})},netns="4026531840",com_example_team=""`;
-    const out = await text(points, ['com.example.team']);
-    expect(out).toBe(
+    expect(await exactPage()).toBe(
       [
         '# HELP sockpulse_host_tcp_memory_bytes Memory used by TCP buffers, whole host (Falcon/StatsD: pages)',
         '# TYPE sockpulse_host_tcp_memory_bytes gauge',
@@ -86,7 +111,6 @@ describe('buildExposition', () => {
         '',
       ].join('\n'),
     );
-    clean(out);
   });
 
   it('exposes exactly the points it is given: a family with no point has no HELP/TYPE lines', async () => {
@@ -101,44 +125,39 @@ describe('buildExposition', () => {
     expect(s.map((x) => [x.labels.netns, x.value])).toEqual([['4026532300', '2'], ['4026531840', '1']]);
   });
 
-  it('serves an empty page that promtool accepts before the first cycle', async () => {
-    const out = await emptyExposition().registry.metrics();
-    expect(out.trim()).toBe('');
-    clean(out);
+  it('serves an empty page before the first cycle', async () => {
+    expect((await emptyPage()).trim()).toBe('');
   });
 
-  it('passes promtool lint with every metric of the catalog', async () => {
-    const points = ALL_METRICS.map((d) =>
-      d.scope === 'namespace' ? pt(d, 1, web) : d.scope === 'host' ? pt(d, 1) : pt(d, 1, undefined, d.key.startsWith('sink.') ? { sink: 'prometheus' } : {}),
-    );
-    const out = await text(points, ['com.example.team']);
-    const fams = parseExposition(out);
+  it('exposes every metric of the catalog: one family each, counters and only counters named _total', async () => {
+    const fams = parseExposition(await catalogPage());
     expect(fams.size).toBe(ALL_METRICS.length);
     for (const [name, f] of fams) {
       expect(f.type === 'counter').toBe(name.endsWith('_total'));
       expect(name).toMatch(/^sockpulse_/);
     }
-    clean(out);
   });
 
   it('keeps hostile label values and names valid, and reads them back unchanged', async () => {
-    const hostile = [
-      'quote " and \\" and \\',
-      'line\nbreak\r\n and tab\t',
-      'nul \u0000 and bell \u0007',
-      'ünïcødé 容器 🚀',
-      '}{,="} 1\n# TYPE evil counter\nevil_total 1',
-      'x'.repeat(10_000),
-    ];
-    const copy = ['com.docker/weird key!', '__reserved', '0day', 'netns', 'job'];
-    const points = hostile.map((v, i) => pt(def('total'), i, target(100 + i, 'container', { container: v, image: v, [copy[i % copy.length]]: v })));
-    points.push(pt(def('total'), 99, target(200, 'container', { container: 'lone \ud800 surrogate' })));
-    const wire = Buffer.from(await text(points, copy), 'utf8'); // what a scraper receives
-    clean(wire.toString('utf8'));
-    const samples = parseExposition(wire.toString('utf8')).get('sockpulse_sockets_used')!.samples;
+    const samples = parseExposition(await hostilePage()).get('sockpulse_sockets_used')!.samples;
     // A lone UTF-16 surrogate (possible in a JS string, not in UTF-8) arrives as U+FFFD.
-    expect(samples.map((s) => s.labels.container)).toEqual([...hostile, 'lone \ufffd surrogate']);
+    expect(samples.map((s) => s.labels.container)).toEqual([...HOSTILE, 'lone \ufffd surrogate']);
     expect(Object.keys(samples[0].labels)).toEqual([...TARGET_LABEL_KEYS, 'netns', 'com_docker_weird_key_', 'label___reserved', '_0day', 'label_netns', 'label_job']);
-    expect(samples[1].labels.label___reserved).toBe(hostile[1]);
+    expect(samples[1].labels.label___reserved).toBe(HOSTILE[1]);
+  });
+});
+
+promtool().describe('promtool check metrics', () => {
+  it.each<[string, () => Promise<string>]>([
+    ['the exact families page', exactPage],
+    ['the empty page', emptyPage],
+    ['every metric of the catalog', catalogPage],
+    ['hostile label values and copied label keys', hostilePage],
+  ])('accepts %s', async (_name, page) => {
+    expect(promtoolProblems(await page())).toEqual([]);
+  });
+
+  it('rejects a page it should (the check can fail): a counter without _total', () => {
+    expect(promtoolProblems('# HELP sockpulse_x x\n# TYPE sockpulse_x counter\nsockpulse_x 1\n').join('\n')).toMatch(/_total/);
   });
 });
