@@ -38,7 +38,7 @@ type Raw = any;
 
 /** Throws an Error naming the key. `env`: the environment the configuration was read from. */
 export function resolveSettings(s: Raw, env: Env, r: Registries = REGISTRIES): Resolved {
-  const interval = parseInterval(String(s.interval));
+  const interval = keyed('interval', () => parseInterval(String(s.interval)));
   if (s.cycle_timeout > 0 && s.cycle_timeout > interval.period) {
     throw new Error(`cycle_timeout: ${s.cycle_timeout} s is longer than the ${interval.fixed ? 'interval' : 'schedule\'s period'} (${interval.period} s); cycles would pile up`);
   }
@@ -85,4 +85,13 @@ export function resolveSettings(s: Raw, env: Env, r: Registries = REGISTRIES): R
     health: s.health.listen ? { listen: s.health.listen, address: parseListen(s.health.listen, 'health.listen') } : undefined,
     logLevel: s.log.level,
   };
+}
+
+/** Runs a parse, prefixing its error with the key it concerns. */
+function keyed<T>(key: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new Error(`${key}: ${(err as Error).message}`);
+  }
 }

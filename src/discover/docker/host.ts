@@ -47,9 +47,13 @@ export function dockerEndpoint(d: DockerHostSettings): { endpoint: DockerEndpoin
   return { endpoint, tls: !('socketPath' in endpoint) && (d.tls_verify || endpoint.https) };
 }
 
-/** Throws naming the key: a malformed docker.host, or TLS without readable certificate files. */
-export function checkDockerSettings(d: DockerHostSettings): void {
-  if (!dockerEndpoint(d).tls) return;
+/**
+ * The endpoint, parsed once; throws naming the key: a malformed docker.host, or TLS without
+ * readable certificate files.
+ */
+export function checkDockerSettings(d: DockerHostSettings): { endpoint: DockerEndpoint; tls: boolean } {
+  const parsed = dockerEndpoint(d);
+  if (!parsed.tls) return parsed;
   for (const file of Object.values(certFiles(d.cert_path))) {
     try {
       fs.accessSync(file, fs.constants.R_OK);
@@ -57,4 +61,5 @@ export function checkDockerSettings(d: DockerHostSettings): void {
       throw new Error(`docker.cert_path: TLS to the engine needs ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
+  return parsed;
 }

@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import { redactUrl } from '../../core/secrets';
 import { DiscoveryPlugin } from '../plugin';
-import { checkDockerSettings, dockerEndpoint } from './host';
+import { checkDockerSettings } from './host';
 import { DockerConfig } from './settings';
 
 
@@ -50,8 +50,7 @@ export const docker: DiscoveryPlugin<DockerConfig> = {
     },
     resolve(raw) {
       const r = raw as { host: string; tls_verify: boolean; cert_path: string; timeout: number; inspect_concurrency: number };
-      checkDockerSettings(r);
-      const { endpoint, tls } = dockerEndpoint(r);
+      const { endpoint, tls } = checkDockerSettings(r);
       return {
         host: r.host,
         shown: redactUrl(r.host),
