@@ -319,8 +319,9 @@ describe('deploy/helm/sockpulse (rendered by the tiny renderer above, not by Hel
 
   const variants: [string, Obj][] = [
     ['default values (Open-Falcon + Prometheus)', values],
-    ['StatsD only', { ...values, sinks: { ...values.sinks, falcon: { enabled: false }, statsd: { ...values.sinks.statsd, enabled: true }, prometheus: { enabled: false, port: 9477 } } }],
-    ['OTLP only, health on another port', { ...values, health: { port: 9600 }, sinks: { ...values.sinks, falcon: { enabled: false }, otlp: { ...values.sinks.otlp, enabled: true }, prometheus: { enabled: false, port: 9477 } } }],
+    ['StatsD only', { ...values, sinks: { ...values.sinks, falcon: { enabled: false }, statsd: { ...values.sinks.statsd, enabled: true } }, prometheus: { enabled: false, port: 9477 } }],
+    ['OTLP only, health on another port', { ...values, health: { port: 9600 }, sinks: { ...values.sinks, falcon: { enabled: false }, otlp: { ...values.sinks.otlp, enabled: true } }, prometheus: { enabled: false, port: 9477 } }],
+    ['a collector switched off, a sink key the template does not name (verbatim sections)', { ...values, collectors: { snmp_counters: { enabled: false } }, sinks: { ...values.sinks, statsd: { ...values.sinks.statsd, enabled: true, prefix: 'k8s' } } }],
     ['OTLP + Prometheus, no node-local addresses', { ...values, nodeLocal: { falconUrl: '', statsdHost: '' }, sinks: { ...values.sinks, falcon: { enabled: false }, otlp: { ...values.sinks.otlp, enabled: true } } }],
   ];
 
@@ -335,7 +336,10 @@ describe('deploy/helm/sockpulse (rendered by the tiny renderer above, not by Hel
     const { settings: s } = loadAsPod(cm, ds);
     expect(s.hostname).toBe('node-a');
     expect(s.discovery.mode).toBe(v.discovery.mode);
-    for (const sink of ['falcon', 'statsd', 'otlp', 'prometheus'] as const) expect(s.sinks[sink].enabled).toBe(v.sinks[sink].enabled);
+    for (const sink of ['falcon', 'statsd', 'otlp'] as const) expect(s.sinks[sink].enabled).toBe(v.sinks[sink].enabled);
+    expect(s.sinks.prometheus.enabled).toBe(v.prometheus.enabled);
+    for (const [name, c] of Object.entries(v.collectors as Obj)) expect(s.collectors[name]).toMatchObject(c as Obj);
+    if (v.sinks.statsd.prefix) expect(s.sinks.statsd.prefix).toBe(v.sinks.statsd.prefix);
     if (v.nodeLocal.falconUrl) expect(s.sinks.falcon.url).toBe('http://10.0.0.7:1988/v1/push');
     else expect(ds.spec.template.spec.containers[0].env.map((e: Obj) => e.name)).toEqual(['NODE_NAME', 'NODE_IP', 'SOCKPULSE_HOSTNAME']);
     if (v.sinks.otlp.enabled) expect(s.sinks.otlp.endpoint).toBe(values.sinks.otlp.endpoint);
@@ -346,7 +350,7 @@ describe('deploy/helm/sockpulse (rendered by the tiny renderer above, not by Hel
     expect(s.health.listen).toBe(`:${v.health.port}`);
     checkProbes(ds, s.health.listen);
     checkMetricsPort(ds, s.sinks.prometheus);
-    expect(c.ports.map((p: Obj) => p.name)).toEqual(v.sinks.prometheus.enabled ? ['metrics', 'health'] : ['health']);
+    expect(c.ports.map((p: Obj) => p.name)).toEqual(v.prometheus.enabled ? ['metrics', 'health'] : ['health']);
   });
 
   test('the chart and the plain manifest run the same pod (apart from names)', () => {
