@@ -320,6 +320,25 @@ export class PrivateContainerd {
   }
 }
 
+/** What destroy() should have removed and is still there (empty when clean). */
+export function leftovers(rt: PrivateContainerd): string[] {
+  const out: string[] = [];
+  for (const pid of processesMentioning(rt.tmpDir)) out.push(`process ${pid}`);
+  if (spawnSync('ip', ['link', 'show', rt.bridge], { stdio: 'ignore' }).status === 0) out.push(`bridge ${rt.bridge}`);
+  for (const root of cgroupRoots()) if (fs.existsSync(path.join(root, rt.cgroupParent))) out.push(`cgroup ${path.join(root, rt.cgroupParent)}`);
+  if (fs.existsSync(rt.tmpDir)) out.push(rt.tmpDir);
+  return out;
+}
+
+function cgroupRoots(): string[] {
+  const roots = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => / - cgroup2? /.test(l))
+    .map((l) => l.split(' ')[4]);
+  return [...new Set(roots)];
+}
+
 /** Pids whose command line names a path under `dir` (containerd's shims carry its address). */
 function processesMentioning(dir: string): number[] {
   const out: number[] = [];
@@ -336,12 +355,7 @@ function processesMentioning(dir: string): number[] {
 
 /** Removes a cgroup subtree in every mounted hierarchy (v1 and v2), deepest first. */
 function removeCgroups(parent: string): void {
-  const roots = fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => / - cgroup2? /.test(l))
-    .map((l) => l.split(' ')[4]);
-  for (const root of new Set(roots)) {
+  for (const root of cgroupRoots()) {
     const top = path.join(root, parent);
     if (!fs.existsSync(top)) continue;
     const dirs: string[] = [];

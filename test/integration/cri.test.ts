@@ -13,6 +13,7 @@ import { DiscoveryResult, Target } from '../../src/core/model';
 import { namespaceValues } from '../../src/core/stats';
 import { createDiscovery } from '../../src/discover/build';
 import { DiscoveryOptions } from '../../src/discover/common';
+import { CriClient } from '../../src/discover/cri/client';
 import { CriDiscovery } from '../../src/discover/cri/discovery';
 import { cri } from '../../src/discover/cri/plugin';
 import { CriConfig } from '../../src/discover/cri/settings';
@@ -21,7 +22,7 @@ import { compileFilters } from '../../src/discover/filters';
 import { BIN, Doc } from '../helpers/agent-run';
 import { describeRoot, requireTool } from '../helpers/env';
 import { GrpcProxy, startGrpcProxy } from '../helpers/grpc-proxy';
-import { Pod, PrivateContainerd } from '../helpers/private-containerd';
+import { Pod, PrivateContainerd, leftovers } from '../helpers/private-containerd';
 import { Mix, expectedStats } from '../helpers/sockmix';
 
 const collect = new CollectStage('/proc');
@@ -65,7 +66,10 @@ describeCri('CRI discovery on a real containerd', () => {
   afterAll(async () => {
     await discovery?.close();
     await proxy?.close();
-    await rt?.destroy();
+    if (rt) {
+      await rt.destroy();
+      expect(leftovers(rt)).toEqual([]);
+    }
   }, 120_000);
   afterEach(() => {
     expect(proxy.calls.filter((m) => !READ_ONLY.test(m))).toEqual([]);
@@ -125,8 +129,10 @@ describeCri('CRI discovery on a real containerd', () => {
         await rt.removePod(pod.id);
       }
     };
+    const before = proxy.calls.length;
     const r = await discovery.discover(signal());
     proxy.before = undefined;
+    expect(proxy.calls.slice(before)).toContain('PodSandboxStatus');
     expect(r.errors).toEqual([]);
     expect(podTarget(r, pod)).toBeUndefined();
   });
@@ -155,6 +161,40 @@ describeCri('CRI discovery on a real containerd', () => {
     await rt.removePod(pod.id);
   });
 
+  it('a runtime that gives no pid in its verbose status: the pid is found by a /proc cgroup scan, and the log says so', async () => {
+    const pod = await rt.runPod({ name: 'nopid', containers: [{ name: 'main' }] });
+    const { log, lines } = logger();
+    // The same runtime, its verbose `info` emptied (as a runtime that reports none).
+    const withoutPid = (socket: string, timeout: number): CriClient => {
+      const c = new CriClient(socket, timeout);
+      const status = c.sandboxStatus.bind(c);
+      c.sandboxStatus = async (id, sig) => ({ ...(await status(id, sig)), info: {} });
+      return c;
+    };
+    const d = new CriDiscovery(config(rt.socketPath), shared(), log, withoutPid);
+    try {
+      const r = await d.discover(signal());
+      expect(r.errors).toEqual([]);
+      const t = podTarget(r, pod)!;
+      expect(t.pid).toBe(pod.pid);
+      expect(t.labels).toMatchObject({ pod: 'nopid', kube_container: 'main' });
+      expect(lines().find((l) => l.via === 'cgroup')?.msg).toMatch(/cgroup scan/);
+      expect(lines().some((l) => l.via === 'info')).toBe(false);
+    } finally {
+      await d.close();
+      await rt.removePod(pod.id);
+    }
+  });
+
+  it('auto: a CRI socket that answers is used', async () => {
+    const { log, lines } = logger();
+    const d = createDiscovery({ mode: 'auto', shared: shared(), sections: new Map([['cri', config(rt.socketPath)]]) }, log, [cri, procfs]);
+    const r = await d.discover(signal());
+    expect(r.source).toBe('cri');
+    expect(lines().find((l) => l.discovery === 'cri')?.msg).toBe('discovering containers through cri');
+    await d.close?.();
+  });
+
   it('the built CLI (--once --format json --discovery cri) shows the pod', async () => {
     const pod = await rt.runPod({ name: 'cli-pod', namespace: 'team', containers: [{ name: 'main' }] });
     const r = spawnSync(process.execPath, [BIN, '--once', '--format', 'json', '--discovery', 'cri'], {
@@ -169,6 +209,7 @@ describeCri('CRI discovery on a real containerd', () => {
     const t = doc.targets.find((x) => x.labels.pod === 'cli-pod')!;
     expect(t).toBeDefined();
     expect(t.labels).toMatchObject({ namespace: 'team', kube_container: 'main' });
+    expect((t as unknown as { ips: string[] }).ips).toEqual([pod.ip]);
     await rt.removePod(pod.id);
   });
 });
@@ -184,13 +225,7 @@ describeRoot('CRI socket absent or not answering', () => {
     expect(r.down).toMatch(/missing\.sock/);
     expect(r.targets.map((t) => t.scope)).toEqual(['host']);
 
-    // A socket file nobody listens on (its server was killed): connection refused.
-    const dead = path.join(dir, 'dead.sock');
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(dead)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise((resolve) => child.stdout!.once('data', resolve));
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
-    expect(fs.existsSync(dead)).toBe(true);
+    const dead = await deadSocket(path.join(dir, 'dead.sock'));
     const refused = new CriDiscovery(config(dead), shared(), logger().log);
     const t0 = Date.now();
     const r2 = await refused.discover(AbortSignal.timeout(10_000));
@@ -212,4 +247,24 @@ describeRoot('CRI socket absent or not answering', () => {
     expect(line.reason).toMatch(/no CRI socket at .*nothing\.sock/);
     await d.close?.();
   });
+
+  it('auto: a CRI socket that refuses connections hands over to /proc, saying why', async () => {
+    const { log, lines } = logger();
+    const cfg = config(await deadSocket(path.join(dir, 'refusing.sock')));
+    const d = createDiscovery({ mode: 'auto', shared: shared(), sections: new Map([['cri', cfg]]) }, log, [cri, procfs]);
+    const r = await d.discover(AbortSignal.timeout(10_000));
+    expect(r.source).toBe('procfs');
+    expect(lines().find((l) => l.discovery === 'procfs')?.reason).toMatch(/CRI runtime at .*refusing\.sock did not answer/);
+    await d.close?.();
+  });
 });
+
+/** A socket file nobody listens on (its server was killed): connections are refused. */
+async function deadSocket(file: string): Promise<string> {
+  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(file)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => child.stdout!.once('data', resolve));
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+  expect(fs.existsSync(file)).toBe(true);
+  return file;
+}

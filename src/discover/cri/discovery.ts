@@ -47,6 +47,8 @@ export class CriDiscovery implements Discovery {
     private readonly cfg: CriConfig,
     private readonly opts: DiscoveryOptions,
     private readonly log: Logger,
+    /** How the client for a socket is made (tests wrap it to play a runtime that differs). */
+    private readonly makeClient: (socketPath: string, timeoutMs: number) => CriClient = (p, t) => new CriClient(p, t),
   ) {
     this.limit = pLimit(cfg.statusConcurrency);
   }
@@ -57,7 +59,7 @@ export class CriDiscovery implements Discovery {
     if (socket === undefined) return this.down(this.cfg.sockets.join(', '), `no socket at ${this.cfg.sockets.join(', ')} (set cri.endpoint or CONTAINER_RUNTIME_ENDPOINT)`);
     if (this.client?.socketPath !== socket) {
       this.client?.close();
-      this.client = new CriClient(socket, this.cfg.timeoutMs);
+      this.client = this.makeClient(socket, this.cfg.timeoutMs);
       this.greeted = false;
     }
     const client = this.client;
