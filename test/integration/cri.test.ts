@@ -4,6 +4,7 @@
 // ask the runtime only List/Status/Version — two list calls a cycle once every pod is known.
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { Writable } from 'stream';
@@ -233,6 +234,26 @@ describeRoot('CRI socket absent or not answering', () => {
     expect(r2.errors.map((e) => e.code)).toEqual(['ECRIDOWN']);
     expect(r2.targets.map((t) => t.scope)).toEqual(['host']);
     await refused.close();
+  });
+
+  it('cri mode: a runtime that accepts but never answers is ECRIDOWN within cri.timeout', async () => {
+    const hung = path.join(dir, 'hung.sock');
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((c) => sockets.add(c)); // accepts, never speaks HTTP/2
+    await new Promise<void>((resolve) => server.listen(hung, resolve));
+    const d = new CriDiscovery({ ...config(hung), timeoutMs: 1000 }, shared(), logger().log);
+    try {
+      const t0 = Date.now();
+      const r = await d.discover(AbortSignal.timeout(10_000));
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(r.errors.map((e) => e.code)).toEqual(['ECRIDOWN']);
+      expect(r.down).toMatch(/no answer within 1 s \(cri\.timeout\)/);
+      expect(r.targets.map((t) => t.scope)).toEqual(['host']);
+    } finally {
+      await d.close();
+      for (const c of sockets) c.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('auto: no CRI socket → every namespace under /proc, with a log line saying why', async () => {
