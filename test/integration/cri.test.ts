@@ -196,6 +196,33 @@ describeCri('CRI discovery on a real containerd', () => {
     await d.close?.();
   });
 
+  it('containerd stopped: ECRIDOWN and the host only; restarted: the same pods again, with no status call', async () => {
+    const pod = await rt.runPod({ name: 'survivor', containers: [{ name: 'main' }] });
+    const known = await discovery.discover(signal());
+    expect(podTarget(known, pod)).toBeDefined();
+    await rt.stop();
+    try {
+      const down = await discovery.discover(signal());
+      expect(down.errors.map((e) => e.code)).toEqual(['ECRIDOWN']);
+      expect(down.down).toBeDefined();
+      expect(down.targets.map((t) => t.scope)).toEqual(['host']);
+    } finally {
+      await rt.start();
+    }
+    // Reconnecting may take a moment (the proxy opens a new upstream session): retry a few cycles.
+    let r: DiscoveryResult | undefined;
+    const before = proxy.calls.length;
+    for (let i = 0; i < 20 && (r === undefined || r.down !== undefined); i++) {
+      if (r) await new Promise((res) => setTimeout(res, 500));
+      r = await discovery.discover(signal());
+    }
+    expect(r!.down).toBeUndefined();
+    expect(r!.errors).toEqual([]);
+    expect(podTarget(r!, pod)?.pid).toBe(pod.pid);
+    expect(proxy.calls.slice(before).filter((m) => m === 'PodSandboxStatus')).toEqual([]);
+    await rt.removePod(pod.id);
+  }, 60_000);
+
   it('the built CLI (--once --format json --discovery cri) shows the pod', async () => {
     const pod = await rt.runPod({ name: 'cli-pod', namespace: 'team', containers: [{ name: 'main' }] });
     const r = spawnSync(process.execPath, [BIN, '--once', '--format', 'json', '--discovery', 'cri'], {
