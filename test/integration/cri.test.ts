@@ -200,7 +200,11 @@ describeCri('CRI discovery on a real containerd', () => {
     const pod = await rt.runPod({ name: 'survivor', containers: [{ name: 'main' }] });
     const known = await discovery.discover(signal());
     expect(podTarget(known, pod)).toBeDefined();
+    // Also one straight on the socket: grpc-js's own reconnect (backoff at most 5 s, client.ts).
+    const direct = new CriDiscovery(config(rt.socketPath), shared(), logger().log);
+    expect(podTarget(await direct.discover(signal()), pod)).toBeDefined();
     await rt.stop();
+    expect((await direct.discover(signal())).errors.map((e) => e.code)).toEqual(['ECRIDOWN']);
     try {
       const down = await discovery.discover(signal());
       expect(down.errors.map((e) => e.code)).toEqual(['ECRIDOWN']);
@@ -220,6 +224,12 @@ describeCri('CRI discovery on a real containerd', () => {
     expect(r!.errors).toEqual([]);
     expect(podTarget(r!, pod)?.pid).toBe(pod.pid);
     expect(proxy.calls.slice(before).filter((m) => m === 'PodSandboxStatus')).toEqual([]);
+    const t0 = Date.now();
+    let d: DiscoveryResult;
+    while ((d = await direct.discover(signal())).down !== undefined && Date.now() - t0 < 10_000) await new Promise((res) => setTimeout(res, 250));
+    expect(d.down).toBeUndefined();
+    expect(podTarget(d, pod)?.pid).toBe(pod.pid);
+    await direct.close();
     await rt.removePod(pod.id);
   }, 60_000);
 
