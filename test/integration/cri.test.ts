@@ -253,7 +253,10 @@ describeCri('CRI discovery on a real containerd', () => {
 });
 
 describeRoot('CRI socket absent or not answering', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spcx-'));
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spcx-'));
+  });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('cri mode: ECRIDOWN and the host target only, for a missing socket and for a dead one', async () => {
