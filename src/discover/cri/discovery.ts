@@ -56,7 +56,10 @@ export class CriDiscovery implements Discovery {
   async discover(signal: AbortSignal): Promise<DiscoveryResult> {
     const { procRoot } = this.opts;
     const socket = this.cfg.sockets.find((s) => fs.existsSync(s));
-    if (socket === undefined) return this.down(this.cfg.sockets.join(', '), `no socket at ${this.cfg.sockets.join(', ')} (set cri.endpoint or CONTAINER_RUNTIME_ENDPOINT)`);
+    if (socket === undefined) {
+      const tried = this.cfg.sockets.join(', ');
+      return this.down(tried, `no CRI socket at ${tried} (set cri.endpoint or CONTAINER_RUNTIME_ENDPOINT)`);
+    }
     if (this.client?.socketPath !== socket) {
       this.client?.close();
       this.client = this.makeClient(socket, this.cfg.timeoutMs);
@@ -70,7 +73,7 @@ export class CriDiscovery implements Discovery {
     } catch (err) {
       this.greeted = false;
       const why = isDeadline(err) ? `no answer within ${this.cfg.timeoutMs / 1000} s (cri.timeout)` : describe(err);
-      return this.down(socket, why);
+      return this.down(socket, `CRI runtime at ${socket} did not answer: ${why}`);
     }
     if (!this.greeted) await this.greet(client, signal);
     try {
@@ -120,8 +123,8 @@ export class CriDiscovery implements Discovery {
   }
 
   /** Host-only until the runtime answers again: the host's numbers do not depend on it. */
-  private down(subject: string, why: string): DiscoveryResult {
-    const down: StageError = { stage: 'discover', code: 'ECRIDOWN', message: `CRI runtime at ${subject} did not answer: ${why}`, subject };
+  private down(subject: string, message: string): DiscoveryResult {
+    const down: StageError = { stage: 'discover', code: 'ECRIDOWN', message, subject };
     try {
       const host = resolveHost(this.reader, this.opts.procRoot);
       const targets = groupTargets([], host, () => 'container', [], this.reader, this.opts.procRoot);
