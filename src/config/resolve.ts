@@ -42,10 +42,15 @@ export function resolveSettings(s: Raw, env: Env, r: Registries = REGISTRIES): R
   if (s.cycle_timeout > 0 && s.cycle_timeout > interval.period) {
     throw new Error(`cycle_timeout: ${s.cycle_timeout} s is longer than the ${interval.fixed ? 'interval' : 'schedule\'s period'} (${interval.period} s); cycles would pile up`);
   }
-  const copyLabels: string[] = s.docker.copy_labels;
-  const own = copyLabels.filter((k) => (TARGET_LABEL_KEYS as readonly string[]).includes(k));
-  if (own.length > 0) {
-    throw new Error(`docker.copy_labels: ${own.join(', ')} would overwrite sockpulse's own label of that name; copy labels may not be named ${TARGET_LABEL_KEYS.join(', ')}`);
+  // One list of copied labels for every source (sinks declare them up front): Docker's, then the CRI's.
+  const copyLabels: string[] = [];
+  for (const key of ['docker', 'cri']) {
+    const list: string[] = s[key]?.copy_labels ?? [];
+    const own = list.filter((k) => (TARGET_LABEL_KEYS as readonly string[]).includes(k));
+    if (own.length > 0) {
+      throw new Error(`${key}.copy_labels: ${own.join(', ')} would overwrite sockpulse's own label of that name; copy labels may not be named ${TARGET_LABEL_KEYS.join(', ')}`);
+    }
+    for (const k of list) if (!copyLabels.includes(k)) copyLabels.push(k);
   }
   const f = s.filters;
   const sections = new Map<string, unknown>();

@@ -13,6 +13,8 @@ export interface ContainerRef {
   name?: string;
   image?: string;
   labels: Record<string, string>;
+  /** A pod's sandbox as the CRI lists it: it owns the pod's namespace but runs no app. */
+  sandbox?: boolean;
 }
 
 /**
@@ -30,6 +32,8 @@ export interface Target {
   containers: ContainerRef[];
   /** Labels describing the namespace as a whole (see core/labels.ts). */
   labels: Record<string, string>;
+  /** The pod's IP addresses, as the runtime reports them (CRI); not labels. */
+  ips?: string[];
 }
 
 /**

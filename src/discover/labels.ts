@@ -14,7 +14,7 @@ const WELL_KNOWN: Record<string, string> = {
 
 /** A Kubernetes pod's sandbox ("pause") container: it owns the pod's namespace but runs no app. */
 export function isSandbox(c: ContainerRef): boolean {
-  return label(c.labels, 'io.kubernetes.docker.type') === 'podsandbox' || /^k8s_POD_/.test(c.name ?? '');
+  return c.sandbox === true || label(c.labels, 'io.kubernetes.docker.type') === 'podsandbox' || /^k8s_POD_/.test(c.name ?? '');
 }
 
 /**

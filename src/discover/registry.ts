@@ -4,10 +4,11 @@
 // then falls back to `procfs`. The configuration schema and references follow from this list.
 import { AnyDiscoveryPlugin } from './plugin';
 import { docker } from './docker/plugin';
+import { cri } from './cri/plugin';
 import { procfs } from './procfs';
 import { netns } from './netns';
 
-export const SOURCES: readonly AnyDiscoveryPlugin[] = [docker, procfs, netns];
+export const SOURCES: readonly AnyDiscoveryPlugin[] = [docker, cri, procfs, netns];
 
 /** What `auto` falls back to when no runtime answers: every namespace under the proc root. */
 export const FALLBACK = 'procfs';

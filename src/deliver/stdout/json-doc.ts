@@ -22,6 +22,7 @@ export function batchDocument(batch: Batch, catalog: readonly MetricDef[]): obje
         scope: r.target.scope,
         containers: r.target.containers.map((c) => ({ id: c.id, name: c.name ?? null, image: c.image ?? null })),
         labels: r.target.labels,
+        ...(r.target.ips ? { ips: r.target.ips } : {}),
         stats: Object.fromEntries(CORE_STATS.map((k) => [k, v.get(k) ?? null])),
         counters: Object.fromEntries(namespaceValues(r, 'counter')),
       };

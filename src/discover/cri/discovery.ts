@@ -1,0 +1,250 @@
+// Discovery through the Kubernetes CRI. Per cycle: one ListPodSandbox (ready sandboxes) and one
+// ListContainers (running containers); PodSandboxStatus{verbose} only for sandboxes not seen
+// before, or whose cached pid is no longer the same process (pid + start time). The pid comes
+// from the verbose `info` JSON (`pid`, containerd and CRI-O); a runtime that gives none is served
+// by a scan of /proc/<pid>/cgroup for the sandbox's id. The namespace is resolved through the pid
+// every cycle. Sandboxes that leave the list are forgotten.
+import * as fs from 'fs';
+import pLimit from 'p-limit';
+import { ContainerRef, Discovery, DiscoveryResult, StageError } from '../../core/model';
+import { Logger } from '../../core/log';
+import { labelMap } from '../../core/labels';
+import { ProcReader, unlessGone } from '../../procfs/read';
+import { Member, groupTargets, netnsOf, resolveHost } from '../group';
+import { pidStartTime } from '../proc-scan';
+import { parseCgroup } from '../cgroup';
+import { DiscoveryOptions, failed } from '../common';
+import { CriClient, CriContainer, PodSandbox, PodSandboxStatusResponse, isDeadline, isNotFound } from './client';
+import { CriConfig } from './settings';
+
+/** What a sandbox's status told, kept while the sandbox is listed and its pid is the same process. */
+interface Known {
+  pid: number;
+  pidStart: number;
+  /** hostNetwork pod (NamespaceMode NODE): its numbers are the host's. */
+  node: boolean;
+  ips: string[];
+}
+
+/** A sandbox whose verbose status gave no pid, waiting for the cgroup scan. */
+interface NoPid {
+  id: string;
+  node: boolean;
+  ips: string[];
+}
+
+export class CriDiscovery implements Discovery {
+  readonly name = 'cri';
+  private readonly reader = new ProcReader();
+  private readonly known = new Map<string, Known>();
+  private readonly limit: ReturnType<typeof pLimit>;
+  private client: CriClient | undefined;
+  /** Logged once per client: which runtime answers. */
+  private greeted = false;
+  private readonly pidPaths = new Set<string>();
+
+  constructor(
+    private readonly cfg: CriConfig,
+    private readonly opts: DiscoveryOptions,
+    private readonly log: Logger,
+    /** How the client for a socket is made (tests wrap it to play a runtime that differs). */
+    private readonly makeClient: (socketPath: string, timeoutMs: number) => CriClient = (p, t) => new CriClient(p, t),
+  ) {
+    this.limit = pLimit(cfg.statusConcurrency);
+  }
+
+  async discover(signal: AbortSignal): Promise<DiscoveryResult> {
+    const { procRoot } = this.opts;
+    const socket = this.cfg.sockets.find((s) => fs.existsSync(s));
+    if (socket === undefined) {
+      const tried = this.cfg.sockets.join(', ');
+      return this.down(tried, `no CRI socket at ${tried} (set cri.endpoint or CONTAINER_RUNTIME_ENDPOINT)`);
+    }
+    if (this.client?.socketPath !== socket) {
+      this.client?.close();
+      this.client = this.makeClient(socket, this.cfg.timeoutMs);
+      this.greeted = false;
+    }
+    const client = this.client;
+    let sandboxes: PodSandbox[];
+    let containers: CriContainer[];
+    try {
+      [sandboxes, containers] = await Promise.all([client.listReadySandboxes(signal), client.listRunningContainers(signal)]);
+    } catch (err) {
+      this.greeted = false;
+      const why = isDeadline(err) ? `no answer within ${this.cfg.timeoutMs / 1000} s (cri.timeout)` : describe(err);
+      return this.down(socket, `CRI runtime at ${socket} did not answer: ${why}`);
+    }
+    if (!this.greeted) await this.greet(client, signal);
+    try {
+      const host = resolveHost(this.reader, procRoot);
+      const errors: StageError[] = [];
+      this.forgetGone(new Set(sandboxes.map((s) => s.id)));
+      const stale = sandboxes.filter((s) => !this.stillSame(s.id));
+      const noPid: NoPid[] = [];
+      await Promise.all(stale.map((s) => this.limit(() => this.status(client, s, signal, errors, noPid))));
+      if (noPid.length > 0) this.findByCgroup(noPid);
+
+      const bySandbox = new Map<string, CriContainer[]>();
+      for (const c of containers) {
+        const list = bySandbox.get(c.pod_sandbox_id);
+        if (list) list.push(c);
+        else bySandbox.set(c.pod_sandbox_id, [c]);
+      }
+      const members: Member[] = [];
+      const ips = new Map<number, string[]>();
+      for (const s of sandboxes) {
+        const k = this.known.get(s.id);
+        if (!k) continue; // vanished before its status, or no process found
+        const netns = k.node ? host.netns : netnsOf(procRoot, k.pid);
+        if (netns === undefined) {
+          this.known.delete(s.id); // the pod's process left: a skip, looked up again if listed
+          continue;
+        }
+        const refs = podRefs(s, bySandbox.get(s.id) ?? []).filter(this.opts.filter);
+        if (refs.length === 0) continue;
+        for (const container of refs) members.push({ pid: k.pid, netns, pidStart: k.pidStart, container });
+        if (!k.node && k.ips.length > 0) ips.set(netns, k.ips);
+      }
+      const targets = groupTargets(members, host, () => 'container', this.opts.copyLabels, this.reader, procRoot);
+      for (const t of targets) {
+        const list = t.scope === 'host' ? undefined : ips.get(t.netns);
+        if (list) t.ips = list;
+      }
+      return { targets, errors, source: this.name, skipped: 0 };
+    } catch (err) {
+      return failed(this.name, err, procRoot);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client?.close();
+    this.client = undefined;
+  }
+
+  /** Host-only until the runtime answers again: the host's numbers do not depend on it. */
+  private down(subject: string, message: string): DiscoveryResult {
+    const down: StageError = { stage: 'discover', code: 'ECRIDOWN', message, subject };
+    try {
+      const host = resolveHost(this.reader, this.opts.procRoot);
+      const targets = groupTargets([], host, () => 'container', [], this.reader, this.opts.procRoot);
+      return { targets, errors: [down], source: this.name, skipped: 0, down: down.message };
+    } catch (err) {
+      const res = failed(this.name, err, this.opts.procRoot);
+      return { ...res, errors: [down, ...res.errors], down: down.message };
+    }
+  }
+
+  private async greet(client: CriClient, signal: AbortSignal): Promise<void> {
+    this.greeted = true;
+    try {
+      const v = await client.version(signal);
+      this.log.info({ endpoint: client.socketPath, runtime: v.runtime_name, runtime_version: v.runtime_version, api: v.runtime_api_version }, 'CRI runtime answering');
+    } catch (err) {
+      this.log.info({ endpoint: client.socketPath, err: describe(err) }, 'CRI runtime answering (Version failed)');
+    }
+  }
+
+  /** The cached pid is still the sandbox's process: same pid, same start time. */
+  private stillSame(id: string): boolean {
+    const k = this.known.get(id);
+    return k !== undefined && pidStartTime(this.reader, this.opts.procRoot, k.pid) === k.pidStart;
+  }
+
+  private async status(client: CriClient, s: PodSandbox, signal: AbortSignal, errors: StageError[], noPid: NoPid[]): Promise<void> {
+    this.known.delete(s.id);
+    let res: PodSandboxStatusResponse;
+    try {
+      res = await client.sandboxStatus(s.id, signal);
+    } catch (err) {
+      // Removed between the list and the status call: an ordinary race, not an error.
+      if (isNotFound(err)) return;
+      errors.push({ stage: 'discover', code: 'ECRISTATUS', message: `status of pod sandbox ${s.id.slice(0, 12)}: ${describe(err)}`, subject: s.id });
+      return;
+    }
+    if (res.status === null || res.status.state !== 'SANDBOX_READY') return;
+    const node = res.status.linux?.namespaces?.options?.network === 'NODE';
+    const net = res.status.network;
+    const ips = net && net.ip ? [net.ip, ...net.additional_ips.map((a) => a.ip).filter((ip) => ip)] : [];
+    const pid = infoPid(res.info);
+    if (pid === undefined) noPid.push({ id: s.id, node, ips });
+    else this.remember(s.id, pid, node, ips, 'info');
+  }
+
+  private remember(id: string, pid: number, node: boolean, ips: string[], via: 'info' | 'cgroup'): void {
+    const pidStart = pidStartTime(this.reader, this.opts.procRoot, pid);
+    if (pidStart === undefined) return; // gone already: looked up again next cycle if still listed
+    this.known.set(id, { pid, pidStart, node, ips });
+    if (!this.pidPaths.has(via)) {
+      this.pidPaths.add(via);
+      this.log.info(
+        { sandbox: id.slice(0, 12), pid, via },
+        via === 'info' ? 'pod sandbox pids from the runtime\'s verbose sandbox status (info.pid)' : 'the runtime gives no pid in its verbose sandbox status: pod sandbox pids found by a /proc cgroup scan',
+      );
+    }
+  }
+
+  /** One walk of the proc root for every sandbox whose status held no pid: the process whose cgroup names the sandbox. */
+  private findByCgroup(sandboxes: NoPid[]): void {
+    const wanted = new Set(sandboxes.map((s) => s.id));
+    const found = new Map<string, number>();
+    for (const name of fs.readdirSync(this.opts.procRoot)) {
+      if (!/^\d+$/.test(name)) continue;
+      const text = unlessGone(() => this.reader.read(`${this.opts.procRoot}/${name}/cgroup`));
+      const c = text === undefined ? undefined : parseCgroup(text);
+      if (c && wanted.has(c.id)) {
+        const pid = Number(name);
+        if (!found.has(c.id) || pid < found.get(c.id)!) found.set(c.id, pid);
+      }
+    }
+    for (const s of sandboxes) {
+      const pid = found.get(s.id);
+      if (pid !== undefined) this.remember(s.id, pid, s.node, s.ips, 'cgroup');
+    }
+  }
+
+  private forgetGone(listed: Set<string>): void {
+    for (const id of this.known.keys()) if (!listed.has(id)) this.known.delete(id);
+  }
+}
+
+/** `pid` of the verbose status's `info` JSON (containerd, CRI-O), when positive. */
+export function infoPid(info: Record<string, string>): number | undefined {
+  const text = info.info;
+  if (!text) return undefined;
+  try {
+    const pid = (JSON.parse(text) as { pid?: unknown }).pid;
+    return typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A pod as container refs: its sandbox (labelled with the pod's labels) and its running app
+ * containers, each carrying the pod's labels plus its own name as the kubelet's
+ * io.kubernetes.container.name, so labels.ts names the pod and its containers as for Docker.
+ */
+export function podRefs(s: PodSandbox, containers: CriContainer[]): ContainerRef[] {
+  const pod = labelMap(s.labels);
+  const meta = s.metadata;
+  if (meta) {
+    pod['io.kubernetes.pod.name'] ??= meta.name;
+    pod['io.kubernetes.pod.namespace'] ??= meta.namespace;
+    pod['io.kubernetes.pod.uid'] ??= meta.uid;
+  }
+  for (const k of Object.keys(pod)) if (pod[k] === '') delete pod[k];
+  const refs: ContainerRef[] = [{ id: s.id, name: meta?.name || s.id.slice(0, 12), labels: pod, sandbox: true }];
+  for (const c of containers) {
+    const name = c.metadata?.name ?? '';
+    const labels = labelMap({ ...pod, ...c.labels });
+    if (name) labels['io.kubernetes.container.name'] ??= name;
+    refs.push({ id: c.id, name: name || c.id.slice(0, 12), image: c.image?.image || c.image_ref || undefined, labels });
+  }
+  return refs;
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: number | string; details?: string; message?: string };
+  return e.details ? `${e.details}` : `${e.message ?? String(err)}`;
+}
