@@ -74,7 +74,7 @@ describeDocker('container image (deploy/docker/Dockerfile)', () => {
     ].join('\n');
     const r = runAgent(img.tag, ['--read-only', '--network', 'none', '--entrypoint', '/usr/local/bin/node'], ['-e', script]);
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual({ deps: 13, ser: ['function', 'function'], dev: [] });
+    expect(JSON.parse(r.stdout)).toEqual({ deps: 15, ser: ['function', 'function'], dev: [] });
     // The base's unprivileged user runs the CLI (no host access needed for --help).
     const h = runAgent(img.tag, ['--user', '10001', '--read-only', '--network', 'none', '--cap-drop', 'ALL'], ['--help']);
     expect(h.status).toBe(0);
