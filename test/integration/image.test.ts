@@ -7,6 +7,7 @@ import { describeDocker, dockerEnv } from '../helpers/env';
 import { RunningContainer, removeContainer, runSockmix, uniqueName } from '../helpers/dockerd';
 import { expectedStats } from '../helpers/sockmix';
 import { AgentImage, dockerCli, ensureAgentImage } from '../helpers/image';
+import { PrivateContainerd, leftovers } from '../helpers/private-containerd';
 
 interface Doc {
   cycle: Record<string, number | string>;
@@ -14,6 +15,7 @@ interface Doc {
     netns: number;
     pid: number;
     scope: string;
+    labels: Record<string, string>;
     containers: { id: string; name: string | null; image: string | null }[];
     stats: Record<string, number | null>;
   }[];
@@ -121,3 +123,41 @@ describeDocker('container image (deploy/docker/Dockerfile)', () => {
     for (const t of doc.targets) expect(Object.values(t.stats).some((v) => v !== null)).toBe(true);
   });
 });
+
+// What the DaemonSet does on a containerd node (deploy/kubernetes/sockpulse.yaml): host PID, only
+// SYS_PTRACE, read-only root, the runtime's socket mounted read-only at its usual path, discovery
+// `auto`, which must find the CRI runtime by itself (no Docker socket in the container).
+describeDocker('container image as the DaemonSet on a containerd node', () => {
+  let img: AgentImage;
+  let rt: PrivateContainerd;
+
+  beforeAll(async () => {
+    img = await ensureAgentImage();
+    rt = await PrivateContainerd.create();
+  }, 180_000);
+  afterAll(async () => {
+    if (rt) {
+      await rt.destroy();
+      expect(leftovers(rt)).toEqual([]);
+    }
+  }, 120_000);
+
+  it('auto finds the CRI socket and shows each pod as namespace/pod with its containers and exact numbers', async () => {
+    const mix = { listen4: 1, estab4: 2, timewait4: 1, udp4: 1, listen6: 1, estab6: 1, udp6: 1 };
+    const pod = await rt.runPod({ name: 'api-0', namespace: 'payments', containers: [{ name: 'server', mix }, { name: 'proxy' }] });
+    await rt.waitReady(pod, 'server');
+    const r = runAgent(img.tag, [...SECURE, '-v', `${rt.socketPath}:/run/containerd/containerd.sock:ro`], ['--once', '--format', 'json']);
+    const doc = parse(r.stdout, r.stderr);
+    expect(doc.errors).toEqual([]);
+    expect(r.status).toBe(0);
+    expect(doc.cycle).toMatchObject({ discovery: 'cri', errors: 0 });
+    expect(r.stderr).toMatch(/discovering containers through cri/);
+    const t = doc.targets.find((x) => x.labels.pod === 'api-0')!;
+    expect(t).toMatchObject({ pid: pod.pid, scope: 'container', labels: { namespace: 'payments', kube_container: 'proxy,server' } });
+    expect(t.netns).toBe(fs.statSync(`/proc/${pod.pid}/ns/net`).ino);
+    const e = expectedStats(mix, 'netns');
+    expect(t.stats).toMatchObject({ established: e.established, inuse: e.inuse, timewait: e.timewait, total: e.total, udp: e.udp });
+    await rt.removePod(pod.id);
+  }, 60_000);
+});
+

@@ -13,6 +13,7 @@ import * as path from 'path';
 import YAML from 'yaml';
 import { loadConfig } from '../../src/config/load';
 import { parseListen } from '../../src/core/listen';
+import { DEFAULT_SOCKETS } from '../../src/discover/cri/settings';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const core = require('kubernetes-models/v1');
@@ -100,6 +101,20 @@ function loadAsPod(cm: Obj, ds: Obj) {
   return { settings: loadConfig({ file, env }).settings, env };
 }
 
+/** The only host paths: the CRI runtimes' socket directories, each read-only at its own path (where cri.endpoint's defaults look). */
+const RUNTIME_DIRS = ['/run/containerd', '/run/crio', '/run/k3s/containerd'];
+function checkHostPaths(pod: Obj, c: Obj): void {
+  const host = pod.volumes.filter((v: Obj) => v.hostPath !== undefined);
+  if (host.length === 0) return;
+  expect(host.map((v: Obj) => v.hostPath)).toEqual(RUNTIME_DIRS.map((p) => ({ path: p, type: 'DirectoryOrCreate' })));
+  for (const v of host) {
+    const mounts = c.volumeMounts.filter((m: Obj) => m.name === v.name);
+    expect(mounts).toEqual([{ name: v.name, mountPath: v.hostPath.path, readOnly: true }]);
+  }
+  // the defaults sockpulse tries are under those directories (cri-dockerd's is not mounted: use the Docker socket there)
+  for (const s of DEFAULT_SOCKETS.filter((x) => !x.includes('cri-dockerd'))) expect(RUNTIME_DIRS).toContain(path.dirname(s));
+}
+
 /** The policy both the plain manifest and the chart must keep. */
 function checkPolicy(objs: Obj[]): { ds: Obj; cm: Obj } {
   const kinds = objs.map((o) => o.kind);
@@ -118,9 +133,9 @@ function checkPolicy(objs: Obj[]): { ds: Obj; cm: Obj } {
   expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
   expect(pod.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
   expect(pod.initContainers ?? []).toEqual([]);
-  expect(pod.volumes.every((v: Obj) => v.hostPath === undefined)).toBe(true);
   expect(pod.containers).toHaveLength(1);
   const c = pod.containers[0];
+  checkHostPaths(pod, c);
   const sc = c.securityContext;
   expect(sc.privileged ?? false).toBe(false);
   expect(sc.allowPrivilegeEscalation).toBe(false);
@@ -196,8 +211,9 @@ describe('deploy/kubernetes/sockpulse.yaml', () => {
     const { ds, cm } = checkPolicy(objs);
     const { settings: s, env } = loadAsPod(cm, ds);
     expect(s.hostname).toBe('node-a');
-    expect(s.discovery.mode).toBe('procfs');
+    expect(s.discovery.mode).toBe('auto');
     expect(s.discovery.proc_root).toBe('/proc');
+    expect(ds.spec.template.spec.volumes.filter((v: Obj) => v.hostPath).map((v: Obj) => v.hostPath.path)).toEqual(RUNTIME_DIRS);
     expect(s.output.enabled).toBe(false);
     expect(s.sinks.falcon).toMatchObject({ enabled: true, url: 'http://10.0.0.7:1988/v1/push', timeout: 20 });
     expect(s.sinks.statsd).toMatchObject({ enabled: false, host: '10.0.0.7' });
@@ -322,6 +338,7 @@ describe('deploy/helm/sockpulse (rendered by the tiny renderer above, not by Hel
     ['StatsD only', { ...values, sinks: { ...values.sinks, falcon: { enabled: false }, statsd: { ...values.sinks.statsd, enabled: true } }, prometheus: { enabled: false, port: 9477 } }],
     ['OTLP only, health on another port', { ...values, health: { port: 9600 }, sinks: { ...values.sinks, falcon: { enabled: false }, otlp: { ...values.sinks.otlp, enabled: true } }, prometheus: { enabled: false, port: 9477 } }],
     ['a collector switched off, a sink key the template does not name (verbatim sections)', { ...values, collectors: { snmp_counters: { enabled: false } }, sinks: { ...values.sinks, statsd: { ...values.sinks.statsd, enabled: true, prefix: 'k8s' } } }],
+    ['no runtime sockets mounted, procfs discovery, a cri section', { ...values, runtimeSockets: { mount: false }, discovery: { mode: 'procfs' }, cri: { timeout: 2, copy_labels: ['app'] } }],
     ['OTLP + Prometheus, no node-local addresses', { ...values, nodeLocal: { falconUrl: '', statsdHost: '' }, sinks: { ...values.sinks, falcon: { enabled: false }, otlp: { ...values.sinks.otlp, enabled: true } } }],
   ];
 
@@ -336,6 +353,8 @@ describe('deploy/helm/sockpulse (rendered by the tiny renderer above, not by Hel
     const { settings: s } = loadAsPod(cm, ds);
     expect(s.hostname).toBe('node-a');
     expect(s.discovery.mode).toBe(v.discovery.mode);
+    expect(s.cri).toMatchObject(v.cri);
+    expect(ds.spec.template.spec.volumes.some((vol: Obj) => vol.hostPath)).toBe(v.runtimeSockets.mount);
     for (const sink of ['falcon', 'statsd', 'otlp'] as const) expect(s.sinks[sink].enabled).toBe(v.sinks[sink].enabled);
     expect(s.sinks.prometheus.enabled).toBe(v.prometheus.enabled);
     for (const [name, c] of Object.entries(v.collectors as Obj)) expect(s.collectors[name]).toMatchObject(c as Obj);
