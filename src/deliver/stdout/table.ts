@@ -29,7 +29,9 @@ export function renderTable(batch: Batch, catalog: readonly MetricDef[]): string
 function displayName(t: Target): string {
   const l = t.labels;
   const pod = l.pod && l.namespace ? `${l.namespace}/${l.pod}` : undefined;
-  const name = pod ?? l.container ?? l.netns_name ?? (t.containers.length > 0 ? t.containers.map((c) => c.id.slice(0, 12)).join(',') : '');
+  // The host target has no labels of its own: its host-network containers / pods by name.
+  const members = t.containers.map((c) => c.name || c.id.slice(0, 12)).join(',');
+  const name = (pod ?? l.container ?? l.netns_name ?? members).replace(/[\x00-\x1f\x7f]/g, '?'); // a hostile container name cannot forge lines
   if (t.scope === 'host') return name ? `(host) ${name}` : '(host)';
-  return name.replace(/[\x00-\x1f\x7f]/g, '?'); // a hostile container name cannot forge lines
+  return name;
 }
