@@ -21,13 +21,9 @@ import { OtlpConfig } from './settings';
 import { hideSecrets, redactUrl } from '../../core/secrets';
 import { OtlpTarget, targetSecrets } from './config';
 import { CounterStarts, OtlpSerializer, batchToOtlp, exporterSerializer, otlpResource } from './data';
-import { PushQueue, SendOutcome } from '../push-queue';
+import { KeptPayload, PushQueue, SendOutcome } from '../push-queue';
+import { deprecatedBufferPoints } from '../delivery';
 import { classify, httpPost, statusOutcome } from '../http-post';
-
-interface Payload {
-  body: Uint8Array;
-  points: number;
-}
 
 export class OtlpSink implements Sink {
   readonly name = 'otlp';
@@ -36,13 +32,14 @@ export class OtlpSink implements Sink {
   private readonly resource: Resource;
   private readonly serializer: OtlpSerializer;
   private readonly starts = new CounterStarts();
-  private readonly queue: PushQueue<Payload>;
+  private readonly queue: PushQueue;
   // No keep-alive: one request a cycle, and no idle socket for the backend to close under us.
   private readonly agent: http.Agent;
   private readonly headers: Record<string, string>;
   /** Hides the target's secrets in text from the backend. */
   private readonly hide: (text: string) => string;
   private closed = false;
+  private readonly delivery: OtlpConfig['delivery'];
 
   constructor(cfg: OtlpConfig, private readonly ctx: SinkContext) {
     this.target = cfg.target;
@@ -57,9 +54,9 @@ export class OtlpSink implements Sink {
       ...Object.fromEntries(own),
       'Content-Type': this.target.protocol === 'http/json' ? 'application/json' : 'application/x-protobuf',
     };
-    this.queue = new PushQueue<Payload>({
-      send: (p, signal) => this.post(p, signal),
-      size: (p) => p.points,
+    this.delivery = cfg.delivery;
+    this.queue = new PushQueue({
+      send: (body, _points, signal) => this.post(body, signal),
       counters: ctx.counters,
       ...cfg.delivery,
     });
@@ -78,13 +75,15 @@ export class OtlpSink implements Sink {
   }
 
   adopt(h: Handover): void {
-    if (h.encoding === this.encoding) this.queue.adopt(h.payloads as Payload[]);
+    if (h.encoding === this.encoding) this.queue.adopt(h.payloads as KeptPayload[]);
   }
 
   async start(): Promise<void> {
     const { url, protocol, headers, timeoutMs } = this.target;
     // Header values are secrets: only their number is ever logged.
     this.ctx.log.info({ endpoint: redactUrl(url), protocol, timeout_ms: timeoutMs, headers: Object.keys(headers).length }, 'OTLP sink ready');
+    const deprecated = deprecatedBufferPoints(this.name, this.delivery);
+    if (deprecated) this.ctx.log.warn(deprecated);
   }
 
   async write(batch: Batch, signal: AbortSignal): Promise<SinkResult> {
@@ -93,7 +92,7 @@ export class OtlpSink implements Sink {
     if (data.skipped > 0) countDrop(this.ctx.counters, 'invalid_local', data.skipped);
     if (data.points > 0) {
       const body = encode(this.serializer, data.data);
-      if (body) this.queue.push([{ body, points: data.points }]);
+      if (body) this.queue.push(body, data.points);
       else countDrop(this.ctx.counters, 'invalid_local', data.points);
     }
     return this.queue.drain(signal);
@@ -111,8 +110,8 @@ export class OtlpSink implements Sink {
     this.agent.destroy();
   }
 
-  private async post(p: Payload, cycle: AbortSignal): Promise<SendOutcome> {
-    const out = await httpPost(this.target.url, p.body, { agent: this.agent, headers: this.headers, signal: cycle, timeoutMs: this.target.timeoutMs });
+  private async post(body: Buffer, cycle: AbortSignal): Promise<SendOutcome> {
+    const out = await httpPost(this.target.url, body, { agent: this.agent, headers: this.headers, signal: cycle, timeoutMs: this.target.timeoutMs });
     if (!out.answered) return { status: 'retryable', error: out.error };
     if (classify(out.status) === 'ok') return { status: 'ok', invalid: this.rejectedPoints(out.body) };
     return statusOutcome(out.status, this.hide(out.body.toString('utf8')));
