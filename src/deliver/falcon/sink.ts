@@ -19,7 +19,7 @@
 import * as http from 'http';
 import * as https from 'https';
 import { hideSecrets, redactUrl, urlSecrets } from '../../core/secrets';
-import { Batch, Handover, Sink, SinkResult } from '../../core/model';
+import { Batch, CloseReason, Handover, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
 import { SinkContext } from '../plugin';
 import { FalconConfig } from './settings';
@@ -101,8 +101,8 @@ export class FalconSink implements Sink {
     if (h.encoding === this.encoding) this.queue.adopt(h.payloads as KeptPayload[]);
   }
 
-  /** One last drain, bounded by `timeout`; what is still buffered then is counted as dropped. */
-  async close(): Promise<void> {
+  /** One last drain, bounded by `timeout`; what is still buffered then is counted as dropped, reason `why`. */
+  async close(why: CloseReason = 'shutdown'): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const signal = AbortSignal.timeout(this.timeoutMs > 0 ? this.timeoutMs : CLOSE_MS_WITHOUT_TIMEOUT);
@@ -111,8 +111,8 @@ export class FalconSink implements Sink {
     if (this.queue.bufferedPoints > 0 && !signal.aborted) await this.queue.drain(signal, { ignoreBackoff: true });
     const left = this.queue.bufferedPoints;
     if (left > 0) {
-      countDrop(this.ctx.counters, 'shutdown', left);
-      this.ctx.log.warn({ points: left }, 'points still buffered at shutdown were not delivered');
+      countDrop(this.ctx.counters, why, left);
+      this.ctx.log.warn({ points: left, reason: why }, `points still buffered at ${why} were not delivered`);
     }
     this.http.destroy();
   }

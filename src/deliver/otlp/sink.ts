@@ -14,7 +14,7 @@
 import * as http from 'http';
 import * as https from 'https';
 import type { Resource } from '@opentelemetry/resources';
-import { Batch, Handover, Sink, SinkResult } from '../../core/model';
+import { Batch, CloseReason, Handover, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
 import { SinkContext } from '../plugin';
 import { OtlpConfig } from './settings';
@@ -98,14 +98,15 @@ export class OtlpSink implements Sink {
     return this.queue.drain(signal);
   }
 
-  async close(): Promise<void> {
+  /** One last drain, bounded by the timeout; what is still buffered then is counted as dropped, reason `why`. */
+  async close(why: CloseReason = 'shutdown'): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.queue.drain(AbortSignal.timeout(this.target.timeoutMs), { ignoreBackoff: true });
     const left = this.queue.bufferedPoints;
     if (left > 0) {
-      countDrop(this.ctx.counters, 'shutdown', left);
-      this.ctx.log.warn({ points: left }, 'OTLP backend unreachable at shutdown; buffered points dropped');
+      countDrop(this.ctx.counters, why, left);
+      this.ctx.log.warn({ points: left, reason: why }, `OTLP backend unreachable at ${why}; buffered points dropped`);
     }
     this.agent.destroy();
   }
