@@ -23,7 +23,7 @@ import { Batch, CloseReason, Handover, Sink, SinkResult } from '../../core/model
 import { countDrop } from '../../core/self-stats';
 import { SinkContext } from '../plugin';
 import { FalconConfig } from './settings';
-import { COUNTER_MAX_CHARS, Trimmed, encodePoints } from './items';
+import { COUNTER_MAX_CHARS, FalconItem, ItemEncoder, Trimmed } from './items';
 import { batchPoints } from '../points';
 import { KeptPayload, PushQueue, SendOutcome } from '../push-queue';
 import { deprecatedBufferPoints } from '../delivery';
@@ -117,8 +117,12 @@ export class FalconSink implements Sink {
     this.http.destroy();
   }
 
+  /**
+   * The batch's items in requests of batch_size (the last one smaller), encoded a slice of points
+   * at a time: only one slice's items and JSON are alive at once, not the whole cycle's.
+   */
   private enqueue(batch: Batch): void {
-    const { items, invalid, trimmed } = encodePoints(batchPoints(batch), {
+    const encoder = new ItemEncoder({
       prefix: this.cfg.prefix,
       endpoint: this.cfg.endpoint,
       hostname: this.ctx.hostname,
@@ -127,15 +131,25 @@ export class FalconSink implements Sink {
       copyLabels: this.ctx.copyLabels,
       catalog: this.ctx.catalog,
     });
-    this.noteTrimmed(trimmed);
+    const size = this.cfg.batchSize;
+    const points = batchPoints(batch);
+    const invalid: Record<string, number> = {};
+    let pending: FalconItem[] = [];
+    for (let i = 0; i < points.length; i += size) {
+      const out = encoder.encode(points.slice(i, i + size));
+      for (const [why, n] of Object.entries(out.invalid)) invalid[why] = (invalid[why] ?? 0) + n;
+      pending = pending.length === 0 ? out.items : pending.concat(out.items);
+      while (pending.length >= size) {
+        this.queue.push(JSON.stringify(pending.length === size ? pending : pending.slice(0, size)), size);
+        pending = pending.length === size ? [] : pending.slice(size);
+      }
+    }
+    if (pending.length > 0) this.queue.push(JSON.stringify(pending), pending.length);
+    this.noteTrimmed(encoder.trimmed());
     const dropped = Object.values(invalid).reduce((a, b) => a + b, 0);
     if (dropped > 0) {
       countDrop(this.ctx.counters, 'invalid_local', dropped);
       this.ctx.log.debug({ dropped: invalid }, 'items the transfer would reject were dropped before sending');
-    }
-    for (let i = 0; i < items.length; i += this.cfg.batchSize) {
-      const chunk = items.slice(i, i + this.cfg.batchSize);
-      this.queue.push(JSON.stringify(chunk), chunk.length);
     }
   }
 
