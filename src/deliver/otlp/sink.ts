@@ -1,6 +1,8 @@
-// OTLP/HTTP sink (http/protobuf or http/json). Each batch becomes one ResourceMetrics
-// (otlp/data.ts), serialised by the OTLP exporters' own serializer, buffered in the shared
-// PushQueue and POSTed here. Why not the exporter's export() (studied in 0.223):
+// OTLP/HTTP sink (http/protobuf or http/json). Each batch becomes one request: http/protobuf
+// written by otlp/protobuf.ts (the exporter serializer's bytes, without the OpenTelemetry packages
+// or an object per point), http/json as one ResourceMetrics (otlp/data.ts) serialised by the OTLP
+// exporter's own JSON serializer; buffered in the shared PushQueue and POSTed here. Why not the
+// exporter's export() (studied in 0.223):
 // - its node transport loads `http` with a dynamic import(), which Jest's CommonJS VM rejects
 //   (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING_FLAG): it cannot send under the test runner at all;
 // - it retries 429/502/503/504 and network errors inside one export() for up to the whole
@@ -13,14 +15,14 @@
 // an error: the endpoint is shown redacted, and reply text is searched for them first.
 import * as http from 'http';
 import * as https from 'https';
-import type { Resource } from '@opentelemetry/resources';
 import { Batch, CloseReason, Handover, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
 import { SinkContext } from '../plugin';
 import { OtlpConfig } from './settings';
 import { hideSecrets, redactUrl } from '../../core/secrets';
-import { OtlpTarget, targetSecrets } from './config';
-import { CounterStarts, OtlpSerializer, batchToOtlp, exporterSerializer, otlpResource } from './data';
+import { OtlpProtocol, OtlpTarget, targetSecrets } from './config';
+import { CounterStarts, decodeResponse, encodeRequest, resourceAttributes } from './protobuf';
+import { batchPoints } from '../points';
 import { KeptPayload, PushQueue, SendOutcome } from '../push-queue';
 import { deprecatedBufferPoints } from '../delivery';
 import { classify, httpPost, statusOutcome } from '../http-post';
@@ -29,9 +31,8 @@ export class OtlpSink implements Sink {
   readonly name = 'otlp';
   /** Holds the header values: never log it. */
   private readonly target: OtlpTarget;
-  private readonly resource: Resource;
-  private readonly serializer: OtlpSerializer;
-  private readonly starts = new CounterStarts();
+  /** Batches → request bodies, reply bodies → partial successes, in this protocol. */
+  private readonly codec: OtlpCodec;
   private readonly queue: PushQueue;
   // No keep-alive: one request a cycle, and no idle socket for the backend to close under us.
   private readonly agent: http.Agent;
@@ -44,8 +45,7 @@ export class OtlpSink implements Sink {
   constructor(cfg: OtlpConfig, private readonly ctx: SinkContext) {
     this.target = cfg.target;
     this.hide = hideSecrets(targetSecrets(this.target));
-    this.resource = otlpResource(ctx.hostname, ctx.version);
-    this.serializer = exporterSerializer(this.target.protocol);
+    this.codec = otlpCodec(this.target.protocol, ctx.hostname, ctx.version);
     this.agent = this.target.url.startsWith('https:') ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false });
     // The configured headers may not replace the encoding's; they may replace the User-Agent.
     const own = Object.entries(this.target.headers).filter(([k]) => !/^content-(type|length)$/i.test(k));
@@ -88,11 +88,10 @@ export class OtlpSink implements Sink {
 
   async write(batch: Batch, signal: AbortSignal): Promise<SinkResult> {
     if (this.closed) return { status: 'failed', error: 'write after close' };
-    const data = batchToOtlp(batch, this.resource, this.ctx.version, this.starts);
+    const data = this.codec.request(batch);
     if (data.skipped > 0) countDrop(this.ctx.counters, 'invalid_local', data.skipped);
     if (data.points > 0) {
-      const body = encode(this.serializer, data.data);
-      if (body) this.queue.push(body, data.points);
+      if (data.body) this.queue.push(data.body, data.points);
       else countDrop(this.ctx.counters, 'invalid_local', data.points);
     }
     return this.queue.drain(signal);
@@ -122,7 +121,7 @@ export class OtlpSink implements Sink {
   private rejectedPoints(body: Buffer): number {
     if (body.length === 0) return 0;
     try {
-      const partial = this.serializer.deserializeResponse(body).partialSuccess;
+      const partial = this.codec.response(body);
       const n = Number(partial?.rejectedDataPoints ?? 0);
       if (n > 0) this.ctx.log.warn({ rejected: n }, `OTLP backend rejected points: ${this.hide(partial?.errorMessage ?? '')}`);
       return n > 0 ? n : 0;
@@ -132,10 +131,42 @@ export class OtlpSink implements Sink {
   }
 }
 
-function encode(serializer: OtlpSerializer, data: Parameters<OtlpSerializer['serializeRequest']>[0]): Uint8Array | undefined {
-  try {
-    return serializer.serializeRequest(data);
-  } catch {
-    return undefined; // counted as invalid_local by the caller; the next batch is unaffected
+/** How batches become request bodies and reply bodies partial successes, per protocol. */
+interface OtlpCodec {
+  /** `body` undefined: the batch could not be encoded (its points are counted invalid_local; the next batch is unaffected). */
+  request(batch: Batch): { body: Uint8Array | undefined; points: number; skipped: number };
+  response(body: Uint8Array): { rejectedDataPoints?: number | string; errorMessage?: string } | undefined;
+}
+
+function otlpCodec(protocol: OtlpProtocol, hostname: string, version: string): OtlpCodec {
+  const starts = new CounterStarts();
+  if (protocol === 'http/protobuf') {
+    const resource = resourceAttributes(hostname, version);
+    return {
+      request(batch) {
+        try {
+          return encodeRequest(batch, resource, version, starts);
+        } catch {
+          return { body: undefined, points: batchPoints(batch).length, skipped: 0 };
+        }
+      },
+      response: decodeResponse,
+    };
   }
+  // http/json: the OpenTelemetry packages are loaded only for it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { batchToOtlp, exporterSerializer, otlpResource } = require('./data') as typeof import('./data');
+  const serializer = exporterSerializer(protocol);
+  const resource = otlpResource(hostname, version);
+  return {
+    request(batch) {
+      const { data, points, skipped } = batchToOtlp(batch, resource, version, starts);
+      try {
+        return { body: serializer.serializeRequest(data), points, skipped };
+      } catch {
+        return { body: undefined, points, skipped };
+      }
+    },
+    response: (body) => serializer.deserializeResponse(body).partialSuccess,
+  };
 }
