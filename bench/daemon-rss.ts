@@ -33,7 +33,8 @@ const USAGE = `Usage: npm run bench:daemon -- [--namespaces 1000] [--seconds 45]
   --scrape-ms    period of GET /metrics on the Prometheus sink (0: never scraped)
   --env          extra environment for the daemon (repeatable), e.g. --env SOCKPULSE_FALCON_BUFFER_BYTES=4194304
   --node-flags=F run \`node F bin/sockpulse.js\` instead of the script (its shebang flags are then not used);
-                 give it with "=": --node-flags="--max-semi-space-size=2"
+                 give it with "=": --node-flags="--max-semi-space-size=2"; repeat it to compare variants
+                 against the same namespaces: run i uses the i-th (--runs is raised to their number)
   --shared-proc  do not run in a private PID namespace: the daemon then reads every namespace
                  on the machine (targets ≥ N + 1)
   --stdout FILE  the daemon's stdout into FILE (with --node-flags="--trace-gc …"); default: discarded
@@ -70,7 +71,7 @@ async function main(): Promise<number> {
       sinks: { type: 'string', default: SINKS.join(',') },
       'scrape-ms': { type: 'string', default: '15000' },
       env: { type: 'string', multiple: true, default: [] },
-      'node-flags': { type: 'string' },
+      'node-flags': { type: 'string', multiple: true },
       probe: { type: 'boolean', default: false },
       'shared-proc': { type: 'boolean', default: false },
       stdout: { type: 'string' },
@@ -79,7 +80,9 @@ async function main(): Promise<number> {
     },
   });
   if (o.help) return (process.stdout.write(USAGE), 0);
-  const [namespaces, heavyEvery, batch, seconds, runs, scrapeMs] = [o.namespaces, o['heavy-every'], o.batch, o.seconds, o.runs, o['scrape-ms']].map(Number);
+  const variants: (string | undefined)[] = o['node-flags']?.length ? o['node-flags'] : [undefined];
+  const [namespaces, heavyEvery, batch, seconds, runsAsked, scrapeMs] = [o.namespaces, o['heavy-every'], o.batch, o.seconds, o.runs, o['scrape-ms']].map(Number);
+  const runs = Math.max(runsAsked, variants.length);
   const sinks = o.sinks!.split(',').filter(Boolean) as SinkName[];
   const extraEnv = o.env!.map((kv) => kv.split(/=(.*)/s, 2) as [string, string]);
   if (
@@ -111,7 +114,7 @@ async function main(): Promise<number> {
     await pool.growTo(namespaces, heavyEvery, batch);
     log(`${namespaces} namespaces up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     for (let i = 1; i <= runs; i++) {
-      const r = await runDaemon({ sinks, seconds, interval: o.interval!, scrapeMs, extraEnv, nodeFlags: o['node-flags'], probe: o.probe!, namespaces, isolated, stdout: o.stdout, log: o.log });
+      const r = await runDaemon({ sinks, seconds, interval: o.interval!, scrapeMs, extraEnv, nodeFlags: variants[(i - 1) % variants.length], probe: o.probe!, namespaces, isolated, stdout: o.stdout, log: o.log });
       results.push(r);
       log(`run ${i}/${runs}: VmHWM ${r.hwmMB.toFixed(1)} MB, VmRSS at the end ${r.rssEndMB.toFixed(1)} MB${r.problems.length ? `; PROBLEMS: ${r.problems.join('; ')}` : ''}`);
     }
@@ -126,14 +129,15 @@ async function main(): Promise<number> {
   const lines = [
     `Command: \`${env.command}\``,
     `Date: ${env.date} · kernel ${env.kernel} · Node ${env.node} · ${env.cores} cores (${env.cpuModel}) · ${env.memGB} GB RAM · load average before: ${env.load}`,
-    `Daemon: ${o['node-flags'] !== undefined ? `node ${o['node-flags']} bin/sockpulse.js` : 'bin/sockpulse.js'} --interval ${o.interval} --discovery procfs; sinks: ${sinks.join(', ')}${scrapeMs > 0 && sinks.includes('prometheus') ? ` (scraped every ${scrapeMs / 1000} s)` : ''}${extraEnv.length ? `; env: ${extraEnv.map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}; ${namespaces} namespaces; ${seconds} s per run; ${isolated ? 'in a private PID namespace (the daemon sees only the run\'s processes)' : 'reading the whole machine\'s /proc'}`,
+    `Daemon: ${variants.map((f) => (f !== undefined ? `node ${f} bin/sockpulse.js` : 'bin/sockpulse.js')).join(' | ')} --interval ${o.interval} --discovery procfs; sinks: ${sinks.join(', ')}${scrapeMs > 0 && sinks.includes('prometheus') ? ` (scraped every ${scrapeMs / 1000} s)` : ''}${extraEnv.length ? `; env: ${extraEnv.map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}; ${namespaces} namespaces; ${seconds} s per run; ${isolated ? 'in a private PID namespace (the daemon sees only the run\'s processes)' : 'reading the whole machine\'s /proc'}`,
     '',
-    '| run | VmHWM MB | VmRSS max sampled MB | VmRSS at end MB | RssAnon at end MB | CPU s | cycles (ticks skipped) | targets | falcon buffered / dropped | otlp buffered / dropped |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| run | node flags | VmHWM MB | VmRSS max sampled MB | VmRSS at end MB | RssAnon at end MB | CPU s | cycles (ticks skipped) | targets | falcon buffered / dropped | otlp buffered / dropped |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.map((r, i) => {
       const m = r.metrics;
       const bd = (k: string): string => (m[`buffered:${k}`] === undefined ? '-' : `${m[`buffered:${k}`]} / ${m[`dropped:${k}`] ?? 0}`);
-      return `| ${i + 1} | ${f1(r.hwmMB)} | ${f1(r.rssMaxMB)} | ${f1(r.rssEndMB)} | ${f1(r.anonEndMB)} | ${f1(r.cpuS)} | ${m.cycles ?? '-'} (${m.ticks_skipped ?? '-'}) | ${m.targets ?? '-'} | ${bd('falcon')} | ${bd('otlp')} |`;
+      const flags = variants[i % variants.length];
+      return `| ${i + 1} | ${flags !== undefined ? `\`${flags}\`` : 'shebang'} | ${f1(r.hwmMB)} | ${f1(r.rssMaxMB)} | ${f1(r.rssEndMB)} | ${f1(r.anonEndMB)} | ${f1(r.cpuS)} | ${m.cycles ?? '-'} (${m.ticks_skipped ?? '-'}) | ${m.targets ?? '-'} | ${bd('falcon')} | ${bd('otlp')} |`;
     }),
     '',
     `VmRSS every 5 s (run 1): ${results[0]?.timeline.filter((_, i) => i % 25 === 0).map((p) => `${p.s.toFixed(0)}s ${f1(p.rss)}`).join(', ') ?? '-'}`,

@@ -61,7 +61,7 @@ describeDocker('container image (deploy/docker/Dockerfile)', () => {
     expect(img.size).toBeLessThan(150e6);
     const [info] = JSON.parse(dockerCli(['image', 'inspect', img.tag]).stdout) as Array<{ Config: { User: string; Entrypoint: string[] } }>;
     expect(info.Config.User).toBe('0:0');
-    expect(info.Config.Entrypoint).toEqual(['/usr/local/bin/node', '--max-semi-space-size=2', '/app/bin/sockpulse.js']);
+    expect(info.Config.Entrypoint).toEqual(['/usr/local/bin/node', '--max-semi-space-size=2', '--heap-growing-percent=20', '/app/bin/sockpulse.js']);
     // Every production dependency (and the OTLP serializers, resolved from each exporter) loads
     // from the pruned tree that .dockerignore thinned (no maps, no .d.ts, no ESM builds).
     const script = [
