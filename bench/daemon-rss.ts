@@ -41,6 +41,8 @@ const USAGE = `Usage: npm run bench:daemon -- [--namespaces 1000] [--seconds 45]
   --log FILE     the daemon's log (--log-level info) into FILE; default: errors only, kept in memory
   --probe        preload dist/bench/mem-probe.js: process.memoryUsage() and heap spaces every second
                  into a file (diagnostics; costs a little memory itself)
+  --alloc-profile FILE  with --probe: a sampled allocation profile (.heapprofile, dead objects
+                 counted too) of the daemon's first 30 s into FILE
 `;
 
 interface RunResult {
@@ -73,6 +75,7 @@ async function main(): Promise<number> {
       env: { type: 'string', multiple: true, default: [] },
       'node-flags': { type: 'string', multiple: true },
       probe: { type: 'boolean', default: false },
+      'alloc-profile': { type: 'string' },
       'shared-proc': { type: 'boolean', default: false },
       stdout: { type: 'string' },
       log: { type: 'string' },
@@ -114,7 +117,7 @@ async function main(): Promise<number> {
     await pool.growTo(namespaces, heavyEvery, batch);
     log(`${namespaces} namespaces up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     for (let i = 1; i <= runs; i++) {
-      const r = await runDaemon({ sinks, seconds, interval: o.interval!, scrapeMs, extraEnv, nodeFlags: variants[(i - 1) % variants.length], probe: o.probe!, namespaces, isolated, stdout: o.stdout, log: o.log });
+      const r = await runDaemon({ sinks, seconds, interval: o.interval!, scrapeMs, extraEnv, nodeFlags: variants[(i - 1) % variants.length], probe: o.probe!, allocProfile: o['alloc-profile'], namespaces, isolated, stdout: o.stdout, log: o.log });
       results.push(r);
       log(`run ${i}/${runs}: VmHWM ${r.hwmMB.toFixed(1)} MB, VmRSS at the end ${r.rssEndMB.toFixed(1)} MB${r.problems.length ? `; PROBLEMS: ${r.problems.join('; ')}` : ''}`);
     }
@@ -158,6 +161,7 @@ async function runDaemon(p: {
   extraEnv: [string, string][];
   nodeFlags: string | undefined;
   probe: boolean;
+  allocProfile: string | undefined;
   namespaces: number;
   isolated: boolean;
   stdout: string | undefined;
@@ -183,6 +187,7 @@ async function runDaemon(p: {
     SOCKPULSE_PROMETHEUS_ENABLED: on('prometheus'),
     SOCKPULSE_PROMETHEUS_LISTEN: `127.0.0.1:${promPort}`,
     ...(probeFile ? { NODE_OPTIONS: `--require ${path.join(__dirname, 'mem-probe.js')}`, SOCKPULSE_BENCH_PROBE_FILE: probeFile } : {}),
+    ...(probeFile && p.allocProfile ? { SOCKPULSE_BENCH_ALLOC_PROFILE: p.allocProfile } : {}),
     ...Object.fromEntries(p.extraEnv),
   };
   const bin = path.join(ROOT, 'bin', 'sockpulse.js');

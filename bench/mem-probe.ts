@@ -1,8 +1,8 @@
 // Diagnostics for `npm run bench:daemon -- --probe`: preloaded into the daemon with
 // NODE_OPTIONS=--require, it appends one JSON line a second to $SOCKPULSE_BENCH_PROBE_FILE with
 // process.memoryUsage() and V8's heap spaces (MB). Not part of the agent; the default run of the
-// benchmark does not load it (it costs a little memory itself). With --env
-// SOCKPULSE_BENCH_ALLOC_PROFILE=<file> it also writes an allocation profile (below).
+// benchmark does not load it (it costs a little memory itself). With --alloc-profile FILE
+// ($SOCKPULSE_BENCH_ALLOC_PROFILE) it also writes an allocation profile (below).
 import * as fs from 'fs';
 import * as v8 from 'v8';
 

@@ -6,7 +6,8 @@
 // test/unit/otlp-protobuf.test.ts compares them byte for byte). Writing them here skips the
 // ResourceMetrics (an object per point), encodes a namespace's attributes once instead of once per
 // point, and loads none of the OpenTelemetry packages (~5 MB of RSS): at 1000 namespaces a cycle
-// allocated ~12 MB for the OTLP sink, now ~2 MB (BENCHMARKS.md). The http/json protocol still
+// allocated ~12 MB for the OTLP sink, now ~4 MB (sampled allocation profile of bench:daemon,
+// BENCHMARKS.md "The whole daemon"). The http/json protocol still
 // goes through the exporter's JSON serializer (otlp/data.ts).
 //
 // Only what sockpulse sends is written: gauges and cumulative monotonic sums of number points,
