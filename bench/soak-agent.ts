@@ -4,7 +4,7 @@
 // once a second. Prints one JSON line per cycle ({"t":"c"}) so the driver can time its churn and
 // outages, and every --sample-every cycles a sample ({"t":"s"}) of what could grow.
 //
-//   node --max-semi-space-size=2 dist/bench/soak-agent.js --cycles 10000 --sample-every 100 \
+//   node --max-semi-space-size=2 --heap-growing-percent=20 dist/bench/soak-agent.js --cycles 10000 --sample-every 100 \
 //     --falcon-port P --statsd-port P --otlp-port P --prom-port P
 import * as fs from 'fs';
 import { monitorEventLoopDelay } from 'perf_hooks';

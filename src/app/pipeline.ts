@@ -6,7 +6,7 @@ import { CollectStage } from '../collect/stage';
 import { Resolved } from '../config/resolve';
 import { createDiscovery } from '../discover/build';
 import { Logger } from '../core/log';
-import { Sink } from '../core/model';
+import { CloseReason, Sink } from '../core/model';
 import { SelfStats, countDrop } from '../core/self-stats';
 import { SinkEnv, activeSinks, buildSink } from '../deliver/build';
 import { SinkSpec } from '../deliver/build';
@@ -74,13 +74,13 @@ export async function startSinks(sinks: Sink[], log: Logger): Promise<boolean> {
  * still flushing at the bound (a backend that accepts and never answers) loses what it buffers:
  * that is counted and said, never silent.
  */
-export async function closeSinks(sinks: Sink[], log: Logger, stats?: SelfStats): Promise<void> {
-  const closed = await Promise.allSettled(sinks.map((k) => withTimeout(k.close(), CLOSE_MS)));
+export async function closeSinks(sinks: Sink[], log: Logger, stats?: SelfStats, why: CloseReason = 'shutdown'): Promise<void> {
+  const closed = await Promise.allSettled(sinks.map((k) => withTimeout(k.close(why), CLOSE_MS)));
   closed.forEach((r, i) => {
     if (r.status === 'fulfilled') return;
     const c = stats?.sink(sinks[i].name);
     const points = c?.buffered ?? 0;
-    if (c && points > 0) countDrop(c, 'shutdown', points);
+    if (c && points > 0) countDrop(c, why, points);
     log.warn({ sink: sinks[i].name, points }, `closing: ${String((r.reason as Error)?.message ?? r.reason)}; ${points} buffered points not delivered`);
   });
 }

@@ -3,7 +3,8 @@
 // StatsD counter baselines, OTLP start times and the Prometheus listener all carry over); a
 // changed sink hands its buffered payloads to its replacement when both encode alike, else it
 // flushes them on close; new sinks start before the old ones stop, so a listener never goes
-// away unless its address changes; self-stats carry over, and nothing is counted as `shutdown`.
+// away unless its address changes; self-stats carry over, and nothing is counted as `shutdown`:
+// points a removed (or incompatibly replaced) sink cannot flush are dropped as `reload`.
 import { Resolved } from '../config/resolve';
 import { Logger } from '../core/log';
 import { Sink } from '../core/model';
@@ -96,7 +97,7 @@ export async function reload(running: Running, next: Resolved, log: Logger): Pro
       running.log.info({ sink: o.spec.plugin.name, payloads: h.payloads.length }, 'reload: buffered points handed to the reconfigured sink');
     } else flush.push(o.sink);
   }
-  await closeSinks(flush, running.log, running.stats);
+  await closeSinks(flush, running.log, running.stats, 'reload');
   if (healthChanged) await running.health?.close();
   for (const s of deferred) {
     try {
@@ -104,7 +105,7 @@ export async function reload(running: Running, next: Resolved, log: Logger): Pro
     } catch (err) {
       log.error({ sink: s.spec.plugin.name }, `reload: cannot start sink ${s.spec.plugin.name}: ${(err as Error).message}; it is left out`);
       built.sinks.splice(built.sinks.indexOf(s), 1);
-      await closeSinks([s.sink], log, running.stats);
+      await closeSinks([s.sink], log, running.stats, 'reload');
     }
   }
 

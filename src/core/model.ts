@@ -101,7 +101,12 @@ export interface Sink {
   readonly name: string;
   start(): Promise<void>;
   write(batch: Batch, signal: AbortSignal): Promise<SinkResult>;
-  close(): Promise<void>;
+  /**
+   * `why`: what ends it — `shutdown` (the default) or `reload` (a reload removed it, or replaced
+   * it by one that cannot take its buffer over); points it still holds after flushing are counted
+   * as dropped under that reason.
+   */
+  close(why?: CloseReason): Promise<void>;
   /**
    * The wire encoding of what it buffers (e.g. `falcon/json`, `otlp/http/protobuf`), for sinks that
    * buffer: a reload hands buffered payloads from one instance to its replacement only when both
@@ -113,6 +118,9 @@ export interface Sink {
   /** Reload: takes over a previous instance's payloads, to be sent before its own. */
   adopt?(h: Handover): void;
 }
+
+/** Why a sink is closed: the drop reason of the points it could not flush. */
+export type CloseReason = 'shutdown' | 'reload';
 
 /** What one sink instance hands its replacement on a reload. */
 export interface Handover {

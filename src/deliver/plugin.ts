@@ -32,7 +32,7 @@ export interface SinkPlugin<C = unknown> {
    * that would vanish at exit), or as configured (undefined).
    */
   once?: 'always' | 'never';
-  /** Builds the sink; loads the backend's library only now (OpenTelemetry, prom-client are heavy). */
+  /** Builds the sink; loads the backend's library only now (OpenTelemetry is heavy). */
   create(cfg: C, ctx: SinkContext): Sink;
 }
 

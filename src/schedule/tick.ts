@@ -27,8 +27,14 @@ export interface DeliveryReport {
 
 export class Agent {
   private running: Promise<unknown> | undefined;
-  /** Aborts the running cycle (its discovery, reads and pushes) before its deadline: shutdown. */
-  private abandonRunning: AbortController | undefined;
+  /**
+   * The running cycle's abandon switch (shutdown: aborts its discovery, reads and pushes before
+   * the deadline) and its deadline. The deadline is held here because AbortSignal.any() holds its
+   * sources only weakly, and an AbortSignal.timeout() nothing else holds can be garbage-collected
+   * before it fires (Node 20): a full GC during a cycle then left it without a deadline, running
+   * until its slowest sink gave up (BENCHMARKS.md, "The whole daemon").
+   */
+  private abandonRunning: { abandon: AbortController; deadline: AbortSignal } | undefined;
   private skippedWhileRunning = 0;
   /** Unix ms at the end of the last cycle that read at least one namespace (readiness). */
   lastSuccess: number | undefined;
@@ -76,7 +82,7 @@ export class Agent {
 
   /** Ends the running cycle now, as its deadline would: pushes under way stop, their points stay buffered. */
   abandon(): void {
-    this.abandonRunning?.abort(new Error('shutting down'));
+    this.abandonRunning?.abandon.abort(new Error('shutting down'));
   }
 
   /** Resolves when the running cycle (if any) has finished. */
@@ -86,8 +92,10 @@ export class Agent {
 
   /** One full cycle. Never rejects: every failure ends up in the batch's errors or the log. */
   async runCycle(at: Date = new Date()): Promise<{ batch: Batch; deliveries: DeliveryReport[] }> {
-    const abandon = (this.abandonRunning = new AbortController());
-    const signal = AbortSignal.any([AbortSignal.timeout(this.o.cycleTimeoutMs), abandon.signal]);
+    const abandon = new AbortController();
+    const deadline = AbortSignal.timeout(this.o.cycleTimeoutMs);
+    this.abandonRunning = { abandon, deadline };
+    const signal = AbortSignal.any([deadline, abandon.signal]);
     const t0 = performance.now();
     // Through then(): a discover() that throws instead of rejecting is caught the same way.
     const found = await withDeadline(Promise.resolve().then(() => this.o.discovery.discover(signal)), signal).catch(

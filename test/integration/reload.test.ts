@@ -10,7 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { describeRoot } from '../helpers/env';
-import { AgentRun } from '../helpers/agent-run';
+import { AgentRun, LogLine } from '../helpers/agent-run';
 import { FalconReceiver } from '../helpers/falcon-receiver';
 import { OtlpReceiver } from '../helpers/otlp-receiver';
 import { freePort } from '../helpers/victoria';
@@ -106,4 +106,43 @@ describeRoot('SIGHUP while the push backends are down', () => {
     expect(scrapes.length).toBeGreaterThan(20);
     expect(scrapes.filter((s) => s !== 200)).toEqual([]);
   }, 90_000);
+
+  it('counts the points a removed or incompatibly replaced sink could not flush as dropped for the reload, not for a shutdown', async () => {
+    const [falcon, otlp] = await Promise.all([FalconReceiver.start(), OtlpReceiver.start()]);
+    const config = (withFalcon: boolean, protocol: string) =>
+      fs.writeFileSync(
+        file,
+        [
+          'interval: 1',
+          `discovery: { mode: netns, netns_root: "${path.join(dir, 'none')}" }`,
+          'sinks:',
+          `  falcon: { enabled: ${withFalcon}, url: "${falcon.transferUrl}", timeout: 0.5, backoff_initial: 0.2, backoff_max: 0.5 }`,
+          `  otlp: { enabled: true, endpoint: "${otlp.url}", protocol: ${protocol}, timeout: 0.5, backoff_initial: 0.2, backoff_max: 0.5 }`,
+        ].join('\n') + '\n',
+      );
+    config(true, 'http/json');
+    await falcon.setMode({ kind: 'refuse' });
+    otlp.mode = { kind: 'status', status: 503 };
+    const a = new AgentRun('reload-drop', ['-c', file]);
+    try {
+      await a.cycles(3, 0);
+      config(false, 'http/protobuf'); // Falcon removed; OTLP's buffered JSON cannot be sent as protobuf
+      a.child.kill('SIGHUP');
+      await a.cycles(2);
+      expect(a.logs.filter((l) => l.msg === 'configuration reloaded')).toHaveLength(1);
+      const said = a.logs as (LogLine & { reason?: string; points?: number })[];
+      const falconLost = said.find((l) => l.sink === 'falcon' && l.reason === 'reload' && /not delivered/.test(l.msg));
+      const otlpLost = said.find((l) => l.sink === 'otlp' && l.reason === 'reload' && /buffered points dropped/.test(l.msg));
+      expect(falconLost?.points).toBeGreaterThan(0);
+      expect(otlpLost?.points).toBeGreaterThan(0);
+      expect(said.some((l) => l.reason === 'shutdown')).toBe(false);
+      const last = a.docs[a.docs.length - 1];
+      // The new OTLP instance counts on in the same self-stats: its predecessor's loss is there, as `reload`.
+      expect(last.self.sinks.otlp.dropped).toEqual({ reload: otlpLost!.points });
+      if (last.self.sinks.falcon) expect(last.self.sinks.falcon.dropped).toEqual({ reload: falconLost!.points });
+    } finally {
+      expect(await a.stop()).toBe(0);
+      await Promise.all([falcon.close(), otlp.close()]);
+    }
+  }, 60_000);
 });

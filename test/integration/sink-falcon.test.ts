@@ -20,7 +20,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type FalconSettings = Record<string, unknown>;
 const settings = (url: string, over: FalconSettings = {}) => ({
   enabled: true, url, endpoint: '{host}', prefix: 'sockpulse', timeout: 1, batch_size: 500,
-  buffer_points: 100_000, attempts: 3, backoff_initial: 0.01, backoff_max: 0.04, ...over,
+  buffer_bytes: 8 << 20, buffer_points: 0, attempts: 3, backoff_initial: 0.01, backoff_max: 0.04, ...over,
 });
 
 /** The real pipeline: procfs discovery and collection of the fixture tree. */
@@ -287,7 +287,7 @@ describe('FalconSink when the backend fails', () => {
       const t = Date.now();
       const { batch, deliveries } = await agent.runCycle(at(c));
       expect(Date.now() - t).toBeLessThan(2300);
-      expect(deliveries[0].result).toMatchObject({ status: 'retryable', error: expect.stringMatching(/points buffered/) });
+      expect(deliveries[0].result).toMatchObject({ status: 'retryable', error: expect.stringMatching(/points \(\d+ bytes\) buffered/) });
       batches.push(batch);
     }
     expect(rx.items).toEqual([]);
@@ -358,13 +358,17 @@ describe('FalconSink when the backend fails', () => {
   });
 
   it('keeps memory bounded through a long outage, dropping the oldest (counted), and delivers the newest on recovery', async () => {
-    const bound = 250;
-    const { agent, counters, sink } = setup(rx.transferUrl, { buffer_points: bound, batch_size: 25 }, 1000);
+    // About two cycles of the fixture's ~100 points, deflated (the bound counts kept bytes).
+    const bound = 3000;
+    const { agent, counters, sink } = setup(rx.transferUrl, { buffer_bytes: bound, batch_size: 25 }, 1000);
     await rx.setMode({ kind: 'refuse' });
     const batches: Batch[] = [];
     for (let c = 0; c < 12; c++) {
-      batches.push((await agent.runCycle(at(c))).batch);
-      expect(counters.buffered).toBeLessThanOrEqual(bound);
+      const { batch, deliveries } = await agent.runCycle(at(c));
+      batches.push(batch);
+      const kept = /^(\d+) points \((\d+) bytes\) buffered/.exec((deliveries[0].result as { error: string }).error);
+      expect(Number(kept?.[1])).toBe(counters.buffered);
+      expect(Number(kept?.[2])).toBeLessThanOrEqual(bound);
     }
     const before = { ...counters, dropped: { ...counters.dropped } };
     expect(before.dropped.buffer_full).toBeGreaterThan(8 * 90);

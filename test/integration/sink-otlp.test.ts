@@ -60,7 +60,7 @@ function setSnmp(pid: number, proto: string, field: string, value: number): void
 
 const cfg = (over: Record<string, unknown>) => ({
   enabled: true, endpoint: '', protocol: 'http/protobuf', headers: '', timeout: 2,
-  buffer_points: 100_000, attempts: 2, backoff_initial: 0, backoff_max: 0, ...over,
+  buffer_bytes: 8 << 20, buffer_points: 0, attempts: 2, backoff_initial: 0, backoff_max: 0, ...over,
 });
 
 function makeSink(over: Record<string, unknown>, stats = new SelfStats(), name = 'otlp') {
@@ -202,10 +202,16 @@ describe('OTLP over the reference receiver', () => {
     it('backend absent: retryable, buffered up to its bound (oldest dropped), delivered in order on recovery', async () => {
       const port = await freePort();
       const bs = await batches(4);
-      const { sink, counters } = makeSink({ ...fast, endpoint: `http://127.0.0.1:${port}/v1/metrics`, buffer_points: 2 * 130 });
+      // The bound counts kept (deflated) bytes: a first sink tells what one batch keeps, then the
+      // bound is made to hold two batches and not three (their sizes differ by a few bytes).
+      const { sink: probe } = makeSink({ ...fast, endpoint: `http://127.0.0.1:${port}/v1/metrics` });
+      await probe.start();
+      const kept = /^\d+ points \((\d+) bytes\) buffered/.exec(((await probe.write(bs[0], wait())) as { error: string }).error);
+      await probe.close();
+      const { sink, counters } = makeSink({ ...fast, endpoint: `http://127.0.0.1:${port}/v1/metrics`, buffer_bytes: Math.round(2.5 * Number(kept![1])) });
       await sink.start();
       const r1 = await sink.write(bs[0], wait());
-      expect(r1).toEqual({ status: 'retryable', error: expect.stringMatching(/points buffered: ECONNREFUSED/) });
+      expect(r1).toEqual({ status: 'retryable', error: expect.stringMatching(/points \(\d+ bytes\) buffered: ECONNREFUSED/) });
       const perBatch = counters.buffered;
       expect(perBatch).toBeGreaterThanOrEqual(100);
       expect(perBatch).toBeLessThanOrEqual(130);

@@ -91,7 +91,7 @@ describeDocker('the agent as the unit runs it: unprivileged user, CAP_SYS_PTRACE
   const asUser = (caps: string[], args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> =>
     spawnSync(
       'setpriv',
-      ['--reuid', user, '--regid', user, '--init-groups', '--no-new-privs', ...caps, process.execPath, '--max-semi-space-size=2', bin, ...args],
+      ['--reuid', user, '--regid', user, '--init-groups', '--no-new-privs', ...caps, process.execPath, '--max-semi-space-size=2', '--heap-growing-percent=20', bin, ...args],
       { encoding: 'utf8', cwd: '/', env: { PATH: process.env.PATH, HOME: '/nonexistent', ...env }, timeout: 30000 },
     );
   const asRoot = (args: string[], env: NodeJS.ProcessEnv = {}) =>

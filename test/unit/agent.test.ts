@@ -4,6 +4,8 @@
 // wrapper; sinks record what they were given.
 import * as path from 'path';
 import { Writable } from 'stream';
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import { setTimeout as delay } from 'timers/promises';
 import { Agent } from '../../src/schedule/tick';
 import { CollectStage } from '../../src/collect/stage';
@@ -146,6 +148,19 @@ describe('Agent.runCycle', () => {
       { sink: 'hangs', result: { status: 'retryable', error: 'cycle deadline passed' } },
       { sink: 'good', result: { status: 'ok', sent: 1 } },
     ]);
+  });
+
+  it('keeps its deadline through a full garbage collection during the cycle', async () => {
+    // AbortSignal.any() holds its sources weakly: a timeout signal only it held was collected by a
+    // full GC and never fired, and a hanging sink then held the cycle forever.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const hangs = new Recorder('hangs', () => new Promise(() => {}));
+    const cycle = agent(procfs, [hangs], 300).runCycle();
+    await delay(50);
+    gc();
+    const ended = await Promise.race([cycle.then(() => 'ended'), delay(3000).then(() => 'still running after 3 s')]);
+    expect(ended).toBe('ended');
   });
 
   it('aligns the timestamp to the interval', async () => {

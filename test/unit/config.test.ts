@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, loadConfig } from '../../src/config/load';
 import { exampleConfig } from '../../src/config/example';
+import { DeliveryOptions, deprecatedBufferPoints } from '../../src/deliver/delivery';
 import { EXAMPLE_CONFIG, README, SECTIONS, section } from '../../src/app/docs';
 
 let dir: string;
@@ -48,6 +49,16 @@ describe('loadConfig', () => {
   it('splits list values given in the environment', () => {
     const { settings } = loadConfig({ env: { SOCKPULSE_DOCKER_COPY_LABELS: 'team, app' } });
     expect(settings.docker.copy_labels).toEqual(['team', 'app']);
+  });
+
+  it('bounds the push buffers in bytes; the deprecated buffer_points still bounds points too, and says so at start', () => {
+    const falconOf = (env: Record<string, string>) => loadConfig({ env: { SOCKPULSE_FALCON_ENABLED: 'true', ...env } }).resolved.sinks.find((s) => s.plugin.name === 'falcon')!.cfg as { delivery: DeliveryOptions };
+    expect(falconOf({}).delivery).toMatchObject({ maxBytes: 8 * 1024 * 1024, maxPoints: undefined });
+    const old = falconOf({ SOCKPULSE_FALCON_BUFFER_POINTS: '100000' }).delivery;
+    expect(old).toMatchObject({ maxBytes: 8 * 1024 * 1024, maxPoints: 100000 });
+    expect(deprecatedBufferPoints('falcon', old)).toMatch(/^sinks\.falcon\.buffer_points is deprecated: .*sinks\.falcon\.buffer_bytes/);
+    expect(deprecatedBufferPoints('falcon', falconOf({}).delivery)).toBeUndefined();
+    expect(falconOf({ SOCKPULSE_FALCON_BUFFER_BYTES: '65536' }).delivery.maxBytes).toBe(65536);
   });
 
   it('freezes the result', () => {

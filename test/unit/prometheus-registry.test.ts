@@ -1,4 +1,4 @@
-// Points → Prometheus exposition (src/sinks/prometheus-registry.ts): names, types, labels, units,
+// Points → Prometheus exposition (src/deliver/prometheus/registry.ts): names, types, labels, units,
 // escaping, duplicates; every page also checked with the real `promtool check metrics` (the last
 // block: skipped, loudly, only on a developer machine without promtool — helpers/env.ts).
 import { Target } from '../../src/core/model';
@@ -6,6 +6,7 @@ import { ALL_METRICS, MetricDef, agentMetricDef, kernelPageSize, metricDef } fro
 import { Point, TARGET_LABEL_KEYS } from '../../src/deliver/points';
 import { buildExposition, copyLabelNames, emptyExposition } from '../../src/deliver/prometheus/registry';
 import { parseExposition, promtool, promtoolProblems } from '../helpers/promtool';
+import { Metric, Registry } from 'prom-client';
 
 const target = (netns: number, scope: Target['scope'], labels: Record<string, string> = {}): Target => ({
   netns, pid: netns % 1000, pidStart: 1, scope, containers: [], labels,
@@ -159,5 +160,30 @@ promtool().describe('promtool check metrics', () => {
 
   it('rejects a page it should (the check can fail): a counter without _total', () => {
     expect(promtoolProblems('# HELP sockpulse_x x\n# TYPE sockpulse_x counter\nsockpulse_x 1\n').join('\n')).toMatch(/_total/);
+  });
+});
+
+describe('the exposition text', () => {
+  it('is what prom-client\'s Registry writes for the same families, byte for byte', async () => {
+    const hostile = ['plain', 'quote " and \\" and \\', 'line\nbreak\r\n', 'ünïcødé 🚀', '}{,="} 1\n# TYPE evil counter'];
+    const values = [0, -0, 7, 0.1 + 0.2, 1e21, 1e-7, -3.5, NaN, Infinity, -Infinity];
+    // Enough series for a page of several pieces (it is rendered ~32 K characters at a time).
+    const points = Array.from({ length: 3000 }, (_, i) => pt(agentMetricDef('errors'), values[i % values.length], undefined, { stage: hostile[i % hostile.length], other: String(i) }));
+    points.push(pt(agentMetricDef('targets'), 3));
+    const page = buildExposition(points, copyLabelNames([]), ALL_METRICS).registry;
+    const ours = await page.metrics();
+    // The same families as prom-client constant metrics (what this module did before it wrote the text itself).
+    const registry = new Registry();
+    const family = (name: string, help: string, type: string, vals: { labels: Record<string, string>; value: number }[]) =>
+      ({ name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: vals }), reset() {} }) as unknown as Metric;
+    const targets = agentMetricDef('targets');
+    const errors = agentMetricDef('errors');
+    registry.registerMetric(family(targets.prom, targets.help, targets.kind, [{ labels: {}, value: 3 }]));
+    registry.registerMetric(family(errors.prom, errors.help, errors.kind, points.slice(0, -1).map((p) => ({ labels: p.labels, value: p.value }))));
+    expect(ours.length).toBeGreaterThan(100_000);
+    expect(ours).toBe(await registry.metrics());
+    expect([...page.chunks()].length).toBeGreaterThan(3); // rendered in pieces, which add up to the page
+    expect(Buffer.concat([...page.chunks()]).toString('utf8')).toBe(ours);
+    expect(await emptyExposition().registry.metrics()).toBe(await new Registry().metrics());
   });
 });

@@ -63,14 +63,14 @@ function expectNoSecret(text: string, secrets: string[], shown: string[]): void 
 const falconUrl = (port: number) => `http://${FALCON[0]}:${FALCON[1]}@127.0.0.1:${port}/api/push?token=${FALCON[2]}`;
 const falconCfg = (url: string) => ({
   enabled: true, url, endpoint: '{host}', prefix: 'sockpulse', timeout: 1, batch_size: 500,
-  buffer_points: 100_000, attempts: 1, backoff_initial: 0, backoff_max: 0,
+  buffer_bytes: 8 << 20, buffer_points: 0, attempts: 1, backoff_initial: 0, backoff_max: 0,
 });
 const falcon: Make = (port) => (log, stats) =>
   new FalconSink(resolveSection(falconPlugin, falconCfg(falconUrl(port))), sinkContext('falcon', { log, stats }));
 
 const otlpCfg = (port: number) => ({
   enabled: true, endpoint: `http://${OTLP[0]}:${OTLP[1]}@127.0.0.1:${port}/v1/metrics?api_key=${OTLP[2]}`, protocol: 'http/json',
-  headers: `x-api-key=${OTLP[3]}`, timeout: 1, buffer_points: 100_000, attempts: 1, backoff_initial: 0, backoff_max: 0,
+  headers: `x-api-key=${OTLP[3]}`, timeout: 1, buffer_bytes: 8 << 20, buffer_points: 0, attempts: 1, backoff_initial: 0, backoff_max: 0,
 });
 const otlp: Make = (port) => (log, stats) =>
   new OtlpSink(resolveSection(otlpPlugin, otlpCfg(port)), sinkContext('otlp', { log, stats }));

@@ -15,7 +15,7 @@ import {
   formatValue,
   gaugeLines,
   metricName,
-  pack,
+  Packer,
   pointLabels,
 } from '../../src/deliver/statsd/lines';
 
@@ -167,8 +167,20 @@ describe('which labels a point carries', () => {
   });
 });
 
-describe('pack', () => {
+describe('Packer', () => {
   const len = (s: string): number => s.length;
+  const pack = (items: string[], bytes: (s: string) => number, max: number): string[][] => {
+    const p = new Packer(bytes, max);
+    const out: string[][] = [];
+    const take = (g: { items: string[]; bytes: number } | undefined): void => {
+      if (!g) return;
+      expect(g.bytes).toBe(g.items.join('\n').length);
+      out.push(g.items);
+    };
+    for (const it of items) take(p.add(it));
+    take(p.end());
+    return out;
+  };
   it.each<[string[], number, string[][]]>([
     [[], 10, []],
     [['aaaa', 'bbbb', 'cc'], 10, [['aaaa', 'bbbb'], ['cc']]],

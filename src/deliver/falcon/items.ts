@@ -172,62 +172,90 @@ export interface Trimmed {
 }
 
 export function encodePoints(points: Point[], c: ItemContext): Encoded {
-  const items: FalconItem[] = [];
-  const invalid: Record<string, number> = {};
-  const drop = (why: string): void => {
-    invalid[why] = (invalid[why] ?? 0) + 1;
-  };
-  // A namespace's tags are fitted to the longest metric name it can have, so all its series carry
-  // the same tags (and are all kept or all dropped), whichever metric they are.
-  const longest = Math.max(...c.catalog.filter((d) => d.scope === 'namespace').map((d) => metricName(c.prefix, d).length));
-  const perTarget = new Map<Target, { tags: string | undefined; endpoint: string; cut: [string, string][] }>();
-  const trimmed = new Map<string, Trimmed>();
-  for (const p of points) {
-    const metric = metricName(c.prefix, p.def);
-    let tags: string | undefined;
-    let endpoint: string;
-    let cut: [string, string][] = [];
-    if (p.target && metric.length <= longest && Object.keys(p.labels).length === 0) {
-      let t = perTarget.get(p.target);
-      if (!t) {
-        const fitted = fitTags(longest, tagPairs(p, c.copyLabels), {}, cut);
-        perTarget.set(p.target, (t = { tags: fitted, endpoint: endpointOf(p, c), cut }));
-      }
-      ({ tags, endpoint, cut } = t);
-    } else {
-      tags = fitTags(p.target ? Math.max(longest, metric.length) : metric.length, tagPairs(p, c.copyLabels), p.labels, cut);
-      endpoint = endpointOf(p, c);
-    }
-    if (tags === undefined) {
-      drop('too_long');
-      continue;
-    }
-    if (endpoint.length > ENDPOINT_MAX_CHARS) {
-      drop('endpoint_too_long');
-      continue;
-    }
-    const item: FalconItem = {
-      endpoint,
-      metric,
-      timestamp: c.timestamp,
-      step: c.step,
-      value: p.value,
-      counterType: p.def.kind === 'counter' ? 'COUNTER' : 'GAUGE',
-      tags,
-    };
-    const why = transferRejects(item);
-    if (why) {
-      drop(why);
-      continue;
-    }
-    items.push(item);
-    if (cut.length > 0) {
-      const dropped = cut.map(([k, v]) => `${k}=${v}`);
-      const key = `${endpoint}\0${tags}\0${dropped.join(',')}`;
-      const t = trimmed.get(key) ?? { endpoint, tags, dropped, items: 0 };
-      t.items++;
-      trimmed.set(key, t);
-    }
+  const e = new ItemEncoder(c);
+  const { items, invalid } = e.encode(points);
+  return { items, invalid, trimmed: e.trimmed() };
+}
+
+/**
+ * encodePoints for one batch taken in parts: the encoder remembers each target's tags and
+ * endpoint, each metric's name and the trimmed tag sets across its calls, so a batch can be
+ * encoded (and sent on) a slice at a time with the items of only one slice alive.
+ */
+export class ItemEncoder {
+  /**
+   * A namespace's tags are fitted to the longest metric name it can have, so all its series carry
+   * the same tags (and are all kept or all dropped), whichever metric they are.
+   */
+  private readonly longest: number;
+  private readonly perTarget = new Map<Target, { tags: string | undefined; endpoint: string; cut: [string, string][] }>();
+  private readonly names = new Map<MetricDef, string>();
+  private readonly trimmedSets = new Map<string, Trimmed>();
+
+  constructor(private readonly c: ItemContext) {
+    this.longest = Math.max(...c.catalog.filter((d) => d.scope === 'namespace').map((d) => metricName(c.prefix, d).length));
   }
-  return { items, invalid, trimmed: [...trimmed.values()] };
+
+  /** Items sent with labels left out so far, one entry per namespace (or per other tag set). */
+  trimmed(): Trimmed[] {
+    return [...this.trimmedSets.values()];
+  }
+
+  encode(points: Point[]): Omit<Encoded, 'trimmed'> {
+    const { c, longest, perTarget } = this;
+    const items: FalconItem[] = [];
+    const invalid: Record<string, number> = {};
+    const drop = (why: string): void => {
+      invalid[why] = (invalid[why] ?? 0) + 1;
+    };
+    for (const p of points) {
+      let metric = this.names.get(p.def);
+      if (metric === undefined) this.names.set(p.def, (metric = metricName(c.prefix, p.def)));
+      let tags: string | undefined;
+      let endpoint: string;
+      let cut: [string, string][] = [];
+      if (p.target && metric.length <= longest && Object.keys(p.labels).length === 0) {
+        let t = perTarget.get(p.target);
+        if (!t) {
+          const fitted = fitTags(longest, tagPairs(p, c.copyLabels), {}, cut);
+          perTarget.set(p.target, (t = { tags: fitted, endpoint: endpointOf(p, c), cut }));
+        }
+        ({ tags, endpoint, cut } = t);
+      } else {
+        tags = fitTags(p.target ? Math.max(longest, metric.length) : metric.length, tagPairs(p, c.copyLabels), p.labels, cut);
+        endpoint = endpointOf(p, c);
+      }
+      if (tags === undefined) {
+        drop('too_long');
+        continue;
+      }
+      if (endpoint.length > ENDPOINT_MAX_CHARS) {
+        drop('endpoint_too_long');
+        continue;
+      }
+      const item: FalconItem = {
+        endpoint,
+        metric,
+        timestamp: c.timestamp,
+        step: c.step,
+        value: p.value,
+        counterType: p.def.kind === 'counter' ? 'COUNTER' : 'GAUGE',
+        tags,
+      };
+      const why = transferRejects(item);
+      if (why) {
+        drop(why);
+        continue;
+      }
+      items.push(item);
+      if (cut.length > 0) {
+        const dropped = cut.map(([k, v]) => `${k}=${v}`);
+        const key = `${endpoint}\0${tags}\0${dropped.join(',')}`;
+        const t = this.trimmedSets.get(key) ?? { endpoint, tags, dropped, items: 0 };
+        t.items++;
+        this.trimmedSets.set(key, t);
+      }
+    }
+    return { items, invalid };
+  }
 }

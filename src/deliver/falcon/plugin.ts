@@ -50,7 +50,7 @@ export const falcon: SinkPlugin<FalconConfig> = {
       const url = httpUrl(r.url, 'sinks.falcon.url', 'http://127.0.0.1:1988/v1/push');
       checkEndpointTemplate(r.endpoint);
       checkPrefix(r.prefix);
-      if (r.batch_size > r.buffer_points) {
+      if (r.buffer_points > 0 && r.batch_size > r.buffer_points) {
         throw new Error(`sinks.falcon.batch_size: ${r.batch_size} is larger than sinks.falcon.buffer_points (${r.buffer_points}); every batch would be dropped as soon as it is buffered`);
       }
       return {

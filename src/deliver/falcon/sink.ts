@@ -19,20 +19,15 @@
 import * as http from 'http';
 import * as https from 'https';
 import { hideSecrets, redactUrl, urlSecrets } from '../../core/secrets';
-import { Batch, Handover, Sink, SinkResult } from '../../core/model';
+import { Batch, CloseReason, Handover, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
 import { SinkContext } from '../plugin';
 import { FalconConfig } from './settings';
-import { COUNTER_MAX_CHARS, Trimmed, encodePoints } from './items';
+import { COUNTER_MAX_CHARS, FalconItem, ItemEncoder, Trimmed } from './items';
 import { batchPoints } from '../points';
-import { PushQueue, SendOutcome } from '../push-queue';
+import { KeptPayload, PushQueue, SendOutcome } from '../push-queue';
+import { deprecatedBufferPoints } from '../delivery';
 import { classify, httpPost, statusOutcome } from '../http-post';
-
-/** One request body and the number of items in it. */
-interface Payload {
-  body: string;
-  n: number;
-}
 
 /** close()'s bound when `timeout` is 0 (no per-request timeout). */
 const CLOSE_MS_WITHOUT_TIMEOUT = 5000;
@@ -46,7 +41,7 @@ export class FalconSink implements Sink {
   /** The step of the last batch (warned about once when below Open-Falcon's 30 s). */
   private step: number | undefined;
   private readonly http: http.Agent;
-  private readonly queue: PushQueue<Payload>;
+  private readonly queue: PushQueue;
   /** Hides the url's secrets in text from the backend. */
   private readonly hide: (text: string) => string;
   private closed = false;
@@ -63,9 +58,8 @@ export class FalconSink implements Sink {
     this.timeoutMs = cfg.timeoutMs;
     const agentOptions = { keepAlive: true, maxSockets: 1 };
     this.http = this.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-    this.queue = new PushQueue<Payload>({
-      send: (p, signal) => this.send(p, signal),
-      size: (p) => p.n,
+    this.queue = new PushQueue({
+      send: (body, n, signal) => this.send(body, n, signal),
       counters: ctx.counters,
       ...cfg.delivery,
     });
@@ -76,6 +70,8 @@ export class FalconSink implements Sink {
   async start(): Promise<void> {
     const { batchSize, timeoutMs } = this.cfg;
     this.ctx.log.info({ url: redactUrl(this.url.href), transfer: this.transfer, batch_size: batchSize, timeout: timeoutMs / 1000 }, 'Open-Falcon sink ready');
+    const deprecated = deprecatedBufferPoints(this.name, this.cfg.delivery);
+    if (deprecated) this.ctx.log.warn(deprecated);
   }
 
   /** Encodes the batch, buffers it behind what is still unsent, and sends oldest first. Never throws. */
@@ -102,11 +98,11 @@ export class FalconSink implements Sink {
   }
 
   adopt(h: Handover): void {
-    if (h.encoding === this.encoding) this.queue.adopt(h.payloads as Payload[]);
+    if (h.encoding === this.encoding) this.queue.adopt(h.payloads as KeptPayload[]);
   }
 
-  /** One last drain, bounded by `timeout`; what is still buffered then is counted as dropped. */
-  async close(): Promise<void> {
+  /** One last drain, bounded by `timeout`; what is still buffered then is counted as dropped, reason `why`. */
+  async close(why: CloseReason = 'shutdown'): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const signal = AbortSignal.timeout(this.timeoutMs > 0 ? this.timeoutMs : CLOSE_MS_WITHOUT_TIMEOUT);
@@ -115,14 +111,18 @@ export class FalconSink implements Sink {
     if (this.queue.bufferedPoints > 0 && !signal.aborted) await this.queue.drain(signal, { ignoreBackoff: true });
     const left = this.queue.bufferedPoints;
     if (left > 0) {
-      countDrop(this.ctx.counters, 'shutdown', left);
-      this.ctx.log.warn({ points: left }, 'points still buffered at shutdown were not delivered');
+      countDrop(this.ctx.counters, why, left);
+      this.ctx.log.warn({ points: left, reason: why }, `points still buffered at ${why} were not delivered`);
     }
     this.http.destroy();
   }
 
+  /**
+   * The batch's items in requests of batch_size (the last one smaller), encoded a slice of points
+   * at a time: only one slice's items and JSON are alive at once, not the whole cycle's.
+   */
   private enqueue(batch: Batch): void {
-    const { items, invalid, trimmed } = encodePoints(batchPoints(batch), {
+    const encoder = new ItemEncoder({
       prefix: this.cfg.prefix,
       endpoint: this.cfg.endpoint,
       hostname: this.ctx.hostname,
@@ -131,18 +131,26 @@ export class FalconSink implements Sink {
       copyLabels: this.ctx.copyLabels,
       catalog: this.ctx.catalog,
     });
-    this.noteTrimmed(trimmed);
+    const size = this.cfg.batchSize;
+    const points = batchPoints(batch);
+    const invalid: Record<string, number> = {};
+    let pending: FalconItem[] = [];
+    for (let i = 0; i < points.length; i += size) {
+      const out = encoder.encode(points.slice(i, i + size));
+      for (const [why, n] of Object.entries(out.invalid)) invalid[why] = (invalid[why] ?? 0) + n;
+      pending = pending.length === 0 ? out.items : pending.concat(out.items);
+      while (pending.length >= size) {
+        this.queue.push(JSON.stringify(pending.length === size ? pending : pending.slice(0, size)), size);
+        pending = pending.length === size ? [] : pending.slice(size);
+      }
+    }
+    if (pending.length > 0) this.queue.push(JSON.stringify(pending), pending.length);
+    this.noteTrimmed(encoder.trimmed());
     const dropped = Object.values(invalid).reduce((a, b) => a + b, 0);
     if (dropped > 0) {
       countDrop(this.ctx.counters, 'invalid_local', dropped);
       this.ctx.log.debug({ dropped: invalid }, 'items the transfer would reject were dropped before sending');
     }
-    const payloads: Payload[] = [];
-    for (let i = 0; i < items.length; i += this.cfg.batchSize) {
-      const chunk = items.slice(i, i + this.cfg.batchSize);
-      payloads.push({ body: JSON.stringify(chunk), n: chunk.length });
-    }
-    this.queue.push(payloads);
   }
 
   /**
@@ -166,9 +174,9 @@ export class FalconSink implements Sink {
   }
 
   /** One POST under the cycle's deadline and the request timeout, whichever comes first. */
-  private async send(p: Payload, cycle: AbortSignal): Promise<SendOutcome> {
-    const out = await httpPost(this.url, p.body, { agent: this.http, headers: { 'content-type': 'application/json' }, signal: cycle, timeoutMs: this.timeoutMs });
-    if (out.answered) return this.interpret(out.status, out.body.toString('utf8'), p.n);
+  private async send(body: Buffer, n: number, cycle: AbortSignal): Promise<SendOutcome> {
+    const out = await httpPost(this.url, body, { agent: this.http, headers: { 'content-type': 'application/json' }, signal: cycle, timeoutMs: this.timeoutMs });
+    if (out.answered) return this.interpret(out.status, out.body.toString('utf8'), n);
     if (out.why !== 'network' && out.sent && !this.transfer) {
       return { status: 'failed', reason: 'uncertain', error: `${out.error} after the payload was sent; the agent may have queued it (it answers late while its transfer is down): not resent` };
     }

@@ -4,73 +4,21 @@
 // Counters are cumulative sums; their start time is when this sink first saw the series, and it
 // restarts when the value goes down (a namespace recreated under the same attributes) — the rule
 // of the OpenTelemetry Collector's metric adjuster for counters of unknown start.
-// Bytes on the wire come from the OTLP exporters' own serializers (see exporterSerializer).
+// http/json bytes come from the OTLP exporter's own serializer (see exporterSerializer); http/protobuf
+// bytes are written by otlp/protobuf.ts, byte for byte what the exporter's serializer makes of this.
 import * as path from 'path';
-import { Attributes, ValueType } from '@opentelemetry/api';
+import { ValueType } from '@opentelemetry/api';
 import { Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPoint, DataPointType, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { Batch, Target } from '../../core/model';
+import { Batch } from '../../core/model';
 import type { OtlpProtocol } from './config';
 import { MetricDef } from '../../core/metrics';
-import { batchPoints, targetLabels } from '../points';
+import { CounterStarts, SCOPE_NAME, isIntMetric, otlpPoints, resourceAttributes } from './protobuf';
 
-export const SCOPE_NAME = 'sockpulse';
-
-/** Target label → OpenTelemetry attribute (semantic conventions where one exists). */
-export const TARGET_ATTRIBUTES: Readonly<Record<string, string>> = {
-  scope: 'sockpulse.scope',
-  container: 'container.name',
-  container_id: 'container.id',
-  image: 'container.image.name',
-  pod: 'k8s.pod.name',
-  namespace: 'k8s.namespace.name',
-  pod_uid: 'k8s.pod.uid',
-  kube_container: 'k8s.container.name',
-  compose_project: 'container.label.com.docker.compose.project',
-  compose_service: 'container.label.com.docker.compose.service',
-  netns_name: 'network.namespace',
-};
+export { CounterStarts, SCOPE_NAME, TARGET_ATTRIBUTES, targetAttributes } from './protobuf';
 
 export function otlpResource(hostname: string, version: string): Resource {
-  return resourceFromAttributes({ 'service.name': 'sockpulse', 'service.version': version, 'host.name': hostname });
-}
-
-/**
- * A target's attributes. Copied Docker labels become `container.label.<key>` (semantic
- * conventions). An unnamed plain namespace is named `netns-<inode>` as in every sink (points.ts), so
- * two of them never fall into one series.
- */
-export function targetAttributes(t: Target): Attributes {
-  const out: Attributes = {};
-  // Own keys only: a copied Docker label named after an Object.prototype member (`constructor`,
-  // `toString`, `__proto__`…) would otherwise look up that member and name the attribute
-  // "function Object() { [native code] }" or "[object Object]".
-  for (const [k, v] of Object.entries(targetLabels(t))) out[Object.hasOwn(TARGET_ATTRIBUTES, k) ? TARGET_ATTRIBUTES[k] : `container.label.${k}`] = v;
-  if (t.scope === 'netns' && out['network.namespace'] === undefined) out['network.namespace'] = `netns-${t.netns}`;
-  return out;
-}
-
-/** Start times of cumulative series, per instance; series absent from a batch are forgotten. */
-export class CounterStarts {
-  private series = new Map<string, { start: number; value: number }>();
-  private next = new Map<string, { start: number; value: number }>();
-
-  startOf(key: string, value: number, ts: number): number {
-    const prev = this.series.get(key);
-    const start = prev && value >= prev.value ? prev.start : ts;
-    this.next.set(key, { start, value });
-    return start;
-  }
-
-  /** Ends a batch: what it did not mention is forgotten. */
-  commit(): void {
-    this.series = this.next;
-    this.next = new Map();
-  }
-
-  get size(): number {
-    return this.series.size;
-  }
+  return resourceFromAttributes(resourceAttributes(hostname, version));
 }
 
 export interface OtlpPayload {
@@ -81,31 +29,19 @@ export interface OtlpPayload {
   skipped: number;
 }
 
-/** Integral scaling keeps a kernel integer an integer (pages → bytes); ms → s makes doubles. */
 function valueType(def: MetricDef): ValueType {
-  return Number.isInteger(def.toBaseUnit ?? 1) ? ValueType.INT : ValueType.DOUBLE;
+  return isIntMetric(def) ? ValueType.INT : ValueType.DOUBLE;
 }
 
 export function batchToOtlp(batch: Batch, resource: Resource, version: string, starts: CounterStarts): OtlpPayload {
   const at: [number, number] = [batch.timestamp, 0];
   const byName = new Map<string, { def: MetricDef; points: DataPoint<number>[] }>();
-  let points = 0;
-  let skipped = 0;
-  for (const p of batchPoints(batch)) {
-    const value = p.value * (p.def.toBaseUnit ?? 1);
-    if (!Number.isFinite(value) || (valueType(p.def) === ValueType.INT && !Number.isInteger(value))) {
-      skipped++;
-      continue;
-    }
-    const attributes: Attributes = p.target ? targetAttributes(p.target) : { ...p.labels };
-    let startTime = at;
-    if (p.def.kind === 'counter') startTime = [starts.startOf(seriesKey(p.def.otel, attributes), value, batch.timestamp), 0];
-    let m = byName.get(p.def.otel);
-    if (!m) byName.set(p.def.otel, (m = { def: p.def, points: [] }));
-    m.points.push({ startTime, endTime: at, attributes, value });
-    points++;
-  }
-  starts.commit();
+  const { points, skipped } = otlpPoints(batch, starts, (def, a, start, value) => {
+    let m = byName.get(def.otel);
+    if (!m) byName.set(def.otel, (m = { def, points: [] }));
+    // A namespace's points share one attributes object: the serializer only reads it.
+    m.points.push({ startTime: start === batch.timestamp ? at : [start, 0], endTime: at, attributes: a.attributes, value });
+  });
   const metrics = [...byName.values()].map(({ def, points: dataPoints }): MetricData => {
     const descriptor = { name: def.otel, description: def.help, unit: def.unit, valueType: valueType(def) };
     const aggregationTemporality = AggregationTemporality.CUMULATIVE;
@@ -114,10 +50,6 @@ export function batchToOtlp(batch: Batch, resource: Resource, version: string, s
       : { descriptor, aggregationTemporality, dataPointType: DataPointType.GAUGE, dataPoints };
   });
   return { data: { resource, scopeMetrics: [{ scope: { name: SCOPE_NAME, version }, metrics }] }, points, skipped };
-}
-
-function seriesKey(name: string, attributes: Attributes): string {
-  return JSON.stringify([name, ...Object.keys(attributes).sort().map((k) => [k, attributes[k]])]);
 }
 
 /** What the OTLP exporters' serializers do: ResourceMetrics → request bytes, response bytes → reply. */

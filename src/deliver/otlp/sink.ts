@@ -1,6 +1,8 @@
-// OTLP/HTTP sink (http/protobuf or http/json). Each batch becomes one ResourceMetrics
-// (otlp/data.ts), serialised by the OTLP exporters' own serializer, buffered in the shared
-// PushQueue and POSTed here. Why not the exporter's export() (studied in 0.223):
+// OTLP/HTTP sink (http/protobuf or http/json). Each batch becomes one request: http/protobuf
+// written by otlp/protobuf.ts (the exporter serializer's bytes, without the OpenTelemetry packages
+// or an object per point), http/json as one ResourceMetrics (otlp/data.ts) serialised by the OTLP
+// exporter's own JSON serializer; buffered in the shared PushQueue and POSTed here. Why not the
+// exporter's export() (studied in 0.223):
 // - its node transport loads `http` with a dynamic import(), which Jest's CommonJS VM rejects
 //   (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING_FLAG): it cannot send under the test runner at all;
 // - it retries 429/502/503/504 and network errors inside one export() for up to the whole
@@ -13,42 +15,37 @@
 // an error: the endpoint is shown redacted, and reply text is searched for them first.
 import * as http from 'http';
 import * as https from 'https';
-import type { Resource } from '@opentelemetry/resources';
-import { Batch, Handover, Sink, SinkResult } from '../../core/model';
+import { Batch, CloseReason, Handover, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
 import { SinkContext } from '../plugin';
 import { OtlpConfig } from './settings';
 import { hideSecrets, redactUrl } from '../../core/secrets';
-import { OtlpTarget, targetSecrets } from './config';
-import { CounterStarts, OtlpSerializer, batchToOtlp, exporterSerializer, otlpResource } from './data';
-import { PushQueue, SendOutcome } from '../push-queue';
+import { OtlpProtocol, OtlpTarget, targetSecrets } from './config';
+import { CounterStarts, decodeResponse, encodeRequest, resourceAttributes } from './protobuf';
+import { batchPoints } from '../points';
+import { KeptPayload, PushQueue, SendOutcome } from '../push-queue';
+import { deprecatedBufferPoints } from '../delivery';
 import { classify, httpPost, statusOutcome } from '../http-post';
-
-interface Payload {
-  body: Uint8Array;
-  points: number;
-}
 
 export class OtlpSink implements Sink {
   readonly name = 'otlp';
   /** Holds the header values: never log it. */
   private readonly target: OtlpTarget;
-  private readonly resource: Resource;
-  private readonly serializer: OtlpSerializer;
-  private readonly starts = new CounterStarts();
-  private readonly queue: PushQueue<Payload>;
+  /** Batches → request bodies, reply bodies → partial successes, in this protocol. */
+  private readonly codec: OtlpCodec;
+  private readonly queue: PushQueue;
   // No keep-alive: one request a cycle, and no idle socket for the backend to close under us.
   private readonly agent: http.Agent;
   private readonly headers: Record<string, string>;
   /** Hides the target's secrets in text from the backend. */
   private readonly hide: (text: string) => string;
   private closed = false;
+  private readonly delivery: OtlpConfig['delivery'];
 
   constructor(cfg: OtlpConfig, private readonly ctx: SinkContext) {
     this.target = cfg.target;
     this.hide = hideSecrets(targetSecrets(this.target));
-    this.resource = otlpResource(ctx.hostname, ctx.version);
-    this.serializer = exporterSerializer(this.target.protocol);
+    this.codec = otlpCodec(this.target.protocol, ctx.hostname, ctx.version);
     this.agent = this.target.url.startsWith('https:') ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false });
     // The configured headers may not replace the encoding's; they may replace the User-Agent.
     const own = Object.entries(this.target.headers).filter(([k]) => !/^content-(type|length)$/i.test(k));
@@ -57,9 +54,9 @@ export class OtlpSink implements Sink {
       ...Object.fromEntries(own),
       'Content-Type': this.target.protocol === 'http/json' ? 'application/json' : 'application/x-protobuf',
     };
-    this.queue = new PushQueue<Payload>({
-      send: (p, signal) => this.post(p, signal),
-      size: (p) => p.points,
+    this.delivery = cfg.delivery;
+    this.queue = new PushQueue({
+      send: (body, _points, signal) => this.post(body, signal),
       counters: ctx.counters,
       ...cfg.delivery,
     });
@@ -78,41 +75,43 @@ export class OtlpSink implements Sink {
   }
 
   adopt(h: Handover): void {
-    if (h.encoding === this.encoding) this.queue.adopt(h.payloads as Payload[]);
+    if (h.encoding === this.encoding) this.queue.adopt(h.payloads as KeptPayload[]);
   }
 
   async start(): Promise<void> {
     const { url, protocol, headers, timeoutMs } = this.target;
     // Header values are secrets: only their number is ever logged.
     this.ctx.log.info({ endpoint: redactUrl(url), protocol, timeout_ms: timeoutMs, headers: Object.keys(headers).length }, 'OTLP sink ready');
+    const deprecated = deprecatedBufferPoints(this.name, this.delivery);
+    if (deprecated) this.ctx.log.warn(deprecated);
   }
 
   async write(batch: Batch, signal: AbortSignal): Promise<SinkResult> {
     if (this.closed) return { status: 'failed', error: 'write after close' };
-    const data = batchToOtlp(batch, this.resource, this.ctx.version, this.starts);
+    const data = this.codec.request(batch);
     if (data.skipped > 0) countDrop(this.ctx.counters, 'invalid_local', data.skipped);
     if (data.points > 0) {
-      const body = encode(this.serializer, data.data);
-      if (body) this.queue.push([{ body, points: data.points }]);
+      if (data.body) this.queue.push(data.body, data.points);
       else countDrop(this.ctx.counters, 'invalid_local', data.points);
     }
     return this.queue.drain(signal);
   }
 
-  async close(): Promise<void> {
+  /** One last drain, bounded by the timeout; what is still buffered then is counted as dropped, reason `why`. */
+  async close(why: CloseReason = 'shutdown'): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.queue.drain(AbortSignal.timeout(this.target.timeoutMs), { ignoreBackoff: true });
     const left = this.queue.bufferedPoints;
     if (left > 0) {
-      countDrop(this.ctx.counters, 'shutdown', left);
-      this.ctx.log.warn({ points: left }, 'OTLP backend unreachable at shutdown; buffered points dropped');
+      countDrop(this.ctx.counters, why, left);
+      this.ctx.log.warn({ points: left, reason: why }, `OTLP backend unreachable at ${why}; buffered points dropped`);
     }
     this.agent.destroy();
   }
 
-  private async post(p: Payload, cycle: AbortSignal): Promise<SendOutcome> {
-    const out = await httpPost(this.target.url, p.body, { agent: this.agent, headers: this.headers, signal: cycle, timeoutMs: this.target.timeoutMs });
+  private async post(body: Buffer, cycle: AbortSignal): Promise<SendOutcome> {
+    const out = await httpPost(this.target.url, body, { agent: this.agent, headers: this.headers, signal: cycle, timeoutMs: this.target.timeoutMs });
     if (!out.answered) return { status: 'retryable', error: out.error };
     if (classify(out.status) === 'ok') return { status: 'ok', invalid: this.rejectedPoints(out.body) };
     return statusOutcome(out.status, this.hide(out.body.toString('utf8')));
@@ -122,7 +121,7 @@ export class OtlpSink implements Sink {
   private rejectedPoints(body: Buffer): number {
     if (body.length === 0) return 0;
     try {
-      const partial = this.serializer.deserializeResponse(body).partialSuccess;
+      const partial = this.codec.response(body);
       const n = Number(partial?.rejectedDataPoints ?? 0);
       if (n > 0) this.ctx.log.warn({ rejected: n }, `OTLP backend rejected points: ${this.hide(partial?.errorMessage ?? '')}`);
       return n > 0 ? n : 0;
@@ -132,10 +131,42 @@ export class OtlpSink implements Sink {
   }
 }
 
-function encode(serializer: OtlpSerializer, data: Parameters<OtlpSerializer['serializeRequest']>[0]): Uint8Array | undefined {
-  try {
-    return serializer.serializeRequest(data);
-  } catch {
-    return undefined; // counted as invalid_local by the caller; the next batch is unaffected
+/** How batches become request bodies and reply bodies partial successes, per protocol. */
+interface OtlpCodec {
+  /** `body` undefined: the batch could not be encoded (its points are counted invalid_local; the next batch is unaffected). */
+  request(batch: Batch): { body: Uint8Array | undefined; points: number; skipped: number };
+  response(body: Uint8Array): { rejectedDataPoints?: number | string; errorMessage?: string } | undefined;
+}
+
+function otlpCodec(protocol: OtlpProtocol, hostname: string, version: string): OtlpCodec {
+  const starts = new CounterStarts();
+  if (protocol === 'http/protobuf') {
+    const resource = resourceAttributes(hostname, version);
+    return {
+      request(batch) {
+        try {
+          return encodeRequest(batch, resource, version, starts);
+        } catch {
+          return { body: undefined, points: batchPoints(batch).length, skipped: 0 };
+        }
+      },
+      response: decodeResponse,
+    };
   }
+  // http/json: the OpenTelemetry packages are loaded only for it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { batchToOtlp, exporterSerializer, otlpResource } = require('./data') as typeof import('./data');
+  const serializer = exporterSerializer(protocol);
+  const resource = otlpResource(hostname, version);
+  return {
+    request(batch) {
+      const { data, points, skipped } = batchToOtlp(batch, resource, version, starts);
+      try {
+        return { body: serializer.serializeRequest(data), points, skipped };
+      } catch {
+        return { body: undefined, points, skipped };
+      }
+    },
+    response: (body) => serializer.deserializeResponse(body).partialSuccess,
+  };
 }

@@ -1,5 +1,5 @@
 // Prometheus: configuration of the pull endpoint (sink.ts serves, registry.ts builds the page).
-// prom-client loads only when the sink is built. Daemon only: in --once the page would vanish at exit.
+// The page is written by registry.ts (no client library). Daemon only: in --once the page would vanish at exit.
 import { parseListen } from '../../core/listen';
 import { SinkPlugin } from '../plugin';
 import { PrometheusConfig } from './settings';

@@ -6,15 +6,17 @@
 // - Only GET and HEAD, on the configured path (and a small link page on `/`); other paths 404,
 //   other methods 405. Headers are bounded (8 KiB, 10 s); bodies are never read, and a request
 //   that sends one has its connection closed after the answer.
-// - The page is rendered once per cycle and gzipped on request (Prometheus asks for gzip).
+// - The page is rendered when scraped: gzipped once per cycle, a piece at a time, and kept for
+//   the next scrapes (Prometheus asks for gzip); a request without gzip gets it rendered anew.
+//   Only the gzipped bytes are kept (~0.3 MB at 1000 namespaces, against ~3.7 MB of text).
 // - Self-metrics: `sent` counts series served to scrapers and `last_success` is the time of the
 //   last scrape served (is anyone scraping?); points left out as duplicates are dropped, by reason
 //   `duplicate`.
 import { listenOn } from '../../core/listen';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { once } from 'node:events';
+import { createGzip } from 'node:zlib';
 import { Batch, Sink, SinkResult } from '../../core/model';
 import { countDrop } from '../../core/self-stats';
 import { SinkContext } from '../plugin';
@@ -22,10 +24,7 @@ import { PrometheusConfig } from './settings';
 import { batchPoints } from '../points';
 import { Exposition, buildExposition, copyLabelNames, emptyExposition } from './registry';
 
-const gzipAsync = promisify(gzip);
-
 interface Page extends Exposition {
-  plain?: Promise<Buffer>;
   gzipped?: Promise<Buffer>;
 }
 
@@ -101,8 +100,7 @@ export class PrometheusSink implements Sink {
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const page = this.page; // a write during this scrape does not change what it serves
     const zip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    page.plain ??= page.registry.metrics().then((t) => Buffer.from(t, 'utf8'));
-    const body = zip ? await (page.gzipped ??= page.plain.then((b) => gzipAsync(b))) : await page.plain;
+    const body = zip ? await (page.gzipped ??= gzipChunks(page.registry.chunks())) : page.registry.render();
     res.setHeader('Vary', 'Accept-Encoding');
     if (zip) res.setHeader('Content-Encoding', 'gzip');
     if (req.method === 'GET') {
@@ -113,6 +111,19 @@ export class PrometheusSink implements Sink {
     }
     reply(res, 200, page.registry.contentType, body);
   }
+}
+
+/** Gzips the pieces one at a time (off the event loop), so the page's text is never whole in memory. */
+async function gzipChunks(chunks: Iterable<Buffer>): Promise<Buffer> {
+  const gz = createGzip({ windowBits: 12, memLevel: 5 }); // ~40 KB of zlib state, not ~270 KB; lines repeat within 4 KiB
+  const out: Buffer[] = [];
+  gz.on('data', (b: Buffer) => out.push(b));
+  const ended = once(gz, 'end'); // rejects on 'error'
+  ended.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  for (const c of chunks) if (!gz.write(c)) await Promise.race([once(gz, 'drain'), ended]);
+  gz.end();
+  await ended;
+  return Buffer.concat(out);
 }
 
 function reply(res: http.ServerResponse, status: number, type: string, body: string | Buffer): void {

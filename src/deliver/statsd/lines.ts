@@ -79,51 +79,75 @@ export function formatValue(v: number): string | undefined {
   return v.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
 }
 
-export function encodeLine(name: string, labels: readonly Label[], value: string, type: 'g' | 'c', style: TagStyle): string {
+/**
+ * The labels' part of a line, escaped: `|#k:v,…` (dogstatsd), `,k=v…` (telegraf), `.k.v…` (none);
+ * empty without labels. Made once per label set and reused for each of its lines.
+ */
+export type EncodedTags = string & { readonly encodedTags: unique symbol };
+
+export function encodeTags(labels: readonly Label[], style: TagStyle): EncodedTags {
   switch (style) {
     case 'dogstatsd': {
       const tags = labels.map(([k, v]) => `${escapeTag(k)}:${escapeTag(v)}`).join(',');
-      return `${name}:${value}|${type}${tags ? `|#${tags}` : ''}`;
+      return (tags ? `|#${tags}` : '') as EncodedTags;
     }
     case 'telegraf':
-      return `${name}${labels.map(([k, v]) => `,${escapeTag(k)}=${escapeTag(v)}`).join('')}:${value}|${type}`;
+      return labels.map(([k, v]) => `,${escapeTag(k)}=${escapeTag(v)}`).join('') as EncodedTags;
     case 'none':
-      return `${name}${labels.map(([k, v]) => `.${escapeSegment(k)}.${escapeSegment(v)}`).join('')}:${value}|${type}`;
+      return labels.map(([k, v]) => `.${escapeSegment(k)}.${escapeSegment(v)}`).join('') as EncodedTags;
   }
+}
+
+function line(name: string, tags: EncodedTags, value: string, type: 'g' | 'c', style: TagStyle): string {
+  return style === 'dogstatsd' ? `${name}:${value}|${type}${tags}` : `${name}${tags}:${value}|${type}`;
+}
+
+export function encodeLine(name: string, labels: readonly Label[], value: string, type: 'g' | 'c', style: TagStyle): string {
+  return line(name, encodeTags(labels, style), value, type, style);
 }
 
 /** A gauge's line(s): one set, or "0" then the negative value; undefined when not encodable. */
-export function gaugeLines(name: string, labels: readonly Label[], v: number, style: TagStyle): string[] | undefined {
+export function gaugeLines(name: string, labels: readonly Label[] | EncodedTags, v: number, style: TagStyle): string[] | undefined {
   const value = formatValue(v);
   if (value === undefined) return undefined;
-  const line = encodeLine(name, labels, value, 'g', style);
-  return v < 0 ? [encodeLine(name, labels, '0', 'g', style), line] : [line];
+  const tags = typeof labels === 'string' ? labels : encodeTags(labels, style);
+  const set = line(name, tags, value, 'g', style);
+  return v < 0 ? [line(name, tags, '0', 'g', style), set] : [set];
 }
 
 /** A counter increment's line; undefined when not a finite number >= 0. */
-export function counterLine(name: string, labels: readonly Label[], delta: number, style: TagStyle): string | undefined {
+export function counterLine(name: string, labels: readonly Label[] | EncodedTags, delta: number, style: TagStyle): string | undefined {
   const value = delta >= 0 ? formatValue(delta) : undefined;
-  return value === undefined ? undefined : encodeLine(name, labels, value, 'c', style);
+  if (value === undefined) return undefined;
+  return line(name, typeof labels === 'string' ? labels : encodeTags(labels, style), value, 'c', style);
 }
 
 /**
- * Groups items into payloads of at most `maxBytes` (items joined by one separator byte), in
- * order. An item larger than `maxBytes` travels alone.
+ * Groups items, as they come, into payloads of at most `maxBytes` (items joined by one separator
+ * byte), in order. An item larger than `maxBytes` travels alone.
  */
-export function pack<T>(items: readonly T[], bytes: (t: T) => number, maxBytes: number): T[][] {
-  const out: T[][] = [];
-  let cur: T[] = [];
-  let size = 0;
-  for (const it of items) {
-    const n = bytes(it);
-    if (cur.length > 0 && size + 1 + n > maxBytes) {
-      out.push(cur);
-      cur = [];
-      size = 0;
-    }
-    size += (cur.length > 0 ? 1 : 0) + n;
-    cur.push(it);
+export class Packer<T> {
+  private group: T[] = [];
+  private size = 0;
+
+  constructor(private readonly bytes: (t: T) => number, private readonly maxBytes: number) {}
+
+  /** Adds an item; returns the payload it closed (the items before it), if it did not fit there. */
+  add(item: T): { items: T[]; bytes: number } | undefined {
+    const n = this.bytes(item);
+    let full: { items: T[]; bytes: number } | undefined;
+    if (this.group.length > 0 && this.size + 1 + n > this.maxBytes) full = this.end();
+    this.size += (this.group.length > 0 ? 1 : 0) + n;
+    this.group.push(item);
+    return full;
   }
-  if (cur.length > 0) out.push(cur);
-  return out;
+
+  /** The open payload (undefined when empty), and a fresh start. */
+  end(): { items: T[]; bytes: number } | undefined {
+    if (this.group.length === 0) return undefined;
+    const out = { items: this.group, bytes: this.size };
+    this.group = [];
+    this.size = 0;
+    return out;
+  }
 }

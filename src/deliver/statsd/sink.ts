@@ -19,17 +19,20 @@
 //   connection is dropped (those points fail as `send_error`) and the write goes on a new one.
 import { ClientOptions, StatsD } from 'hot-shots';
 import * as os from 'os';
-import { Batch, Sink, SinkResult } from '../../core/model';
+import { Batch, Sink, SinkResult, Target } from '../../core/model';
+import type { MetricDef } from '../../core/metrics';
 import { countDrop } from '../../core/self-stats';
 import { StatsdConfig, StatsdProtocol } from './settings';
 import { CounterDeltas } from '../counter-deltas';
 import { SinkContext } from '../plugin';
 import { Point, batchPoints } from '../points';
-import { TagStyle, counterLine, escapePrefix, gaugeLines, metricName, orderedLabels, pack, pointLabels } from './lines';
+import { EncodedTags, Packer, TagStyle, counterLine, encodeTags, escapePrefix, gaugeLines, metricName, orderedLabels, pointLabels } from './lines';
 
 /** Payload sizes: a UDP datagram that fits a 1500-byte MTU; DogStatsD's 8 KiB for unix sockets. */
 const MAX_PAYLOAD: Record<StatsdProtocol, number> = { udp: 1432, tcp: 8192, uds: 8192 };
 const MAX_IN_FLIGHT_BYTES = 1 << 20;
+/** Points encoded at a time (see write). */
+const SLICE = 500;
 const CLOSE_TIMEOUT_MS = 2000;
 
 /** hot-shots' raw send (lib/statsd.js, used by its event() and check()); absent from its types. */
@@ -47,6 +50,8 @@ export class StatsdSink implements Sink {
   private readonly style: TagStyle;
   private readonly prefix: string;
   private readonly deltas = new CounterDeltas<string>();
+  /** Full metric name per catalog entry (the prefix does not change). */
+  private readonly names = new Map<MetricDef, string>();
   private client: StatsD | undefined;
   private generation = 0;
   private broken = false;
@@ -72,39 +77,73 @@ export class StatsdSink implements Sink {
     this.connect();
   }
 
+  /**
+   * Encodes the batch a slice of points at a time and sends each datagram as soon as it is full
+   * (lines/Packer packs datagrams across slices as if the cycle's lines were one list), so only the lines
+   * in flight are alive, not the whole cycle's.
+   */
   async write(batch: Batch, signal: AbortSignal): Promise<SinkResult> {
     if (this.closed) return { status: 'failed', error: 'write after close' };
     const c = this.ctx.counters;
-    const { entries, invalid } = this.encode(batchPoints(batch));
-    if (invalid > 0) countDrop(c, 'invalid_local', invalid);
     if (this.stalled === this.generation && this.inFlightPoints > 0) this.dropStalled();
     this.stalled = undefined;
     if (this.broken || !this.client) this.connect();
-    const payloads = pack(entries, (e) => e.text.length, MAX_PAYLOAD[this.protocol]);
     const tally = { sent: 0, failed: 0, late: 0, expired: 0, error: '' };
     const pending: Promise<void>[] = [];
-    for (let i = 0; i < payloads.length; i++) {
-      const bytes = payloads[i].reduce((n, e) => n + e.text.length + 1, 0);
+    const points = batchPoints(batch);
+    const encode = this.encoder();
+    let total = 0;
+    let invalid = 0;
+    const packer = new Packer<Entry>((e) => e.text.length, MAX_PAYLOAD[this.protocol]);
+    /** Sends a full datagram once in-flight bytes allow; false when the deadline came first. */
+    const flush = async (g: { items: Entry[]; bytes: number }): Promise<boolean> => {
+      const bytes = g.bytes + 1; // every line ends with a newline (TCP) or is followed by one
       while (this.inFlightBytes > 0 && this.inFlightBytes + bytes > MAX_IN_FLIGHT_BYTES && !signal.aborted) await this.until(signal);
       if (signal.aborted) {
-        const rest = payloads.slice(i).flat();
-        for (const e of rest) e.undo?.();
-        countDrop(c, 'deadline', rest.length);
-        tally.expired = rest.length;
-        break;
+        expire(g.items);
+        return false;
       }
-      pending.push(this.send(payloads[i], bytes, tally));
+      pending.push(this.send(g.items, bytes, tally));
+      return true;
+    };
+    const expire = (rest: Entry[]): void => {
+      for (const e of rest) e.undo?.();
+      tally.expired += rest.length;
+    };
+    let open = true;
+    for (let i = 0; i < points.length; i += SLICE) {
+      const out = encode(points.slice(i, i + SLICE));
+      invalid += out.invalid;
+      total += out.entries.length;
+      if (!open) {
+        expire(out.entries); // still observed (and given back), so the next cycle carries them
+        continue;
+      }
+      for (let j = 0; j < out.entries.length; j++) {
+        const full = packer.add(out.entries[j]);
+        if (full && !(await flush(full))) {
+          expire(out.entries.slice(j + 1));
+          expire(packer.end()?.items ?? []); // the entry that closed the datagram
+          open = false;
+          break;
+        }
+      }
     }
+    const last = packer.end();
+    if (open && last) await flush(last);
+    this.deltas.endCycle();
+    if (invalid > 0) countDrop(c, 'invalid_local', invalid);
+    if (tally.expired > 0) countDrop(c, 'deadline', tally.expired);
     if (!signal.aborted) await this.until(signal, Promise.all(pending));
     if (signal.aborted && this.inFlightPoints > 0 && this.protocol === 'tcp') this.stalled = this.generation;
-    tally.late = entries.length - tally.sent - tally.failed - tally.expired;
+    tally.late = total - tally.sent - tally.failed - tally.expired;
     if (tally.failed + tally.expired + tally.late === 0) return { status: 'ok', sent: tally.sent };
     const parts = [
       tally.failed ? `${tally.failed} failed (${tally.error})` : '',
       tally.late ? `${tally.late} still in flight at the deadline` : '',
       tally.expired ? `${tally.expired} dropped at the deadline` : '',
     ].filter(Boolean);
-    return { status: 'retryable', error: `statsd ${this.protocol}: ${tally.sent} of ${entries.length} points sent; ${parts.join(', ')}` };
+    return { status: 'retryable', error: `statsd ${this.protocol}: ${tally.sent} of ${total} points sent; ${parts.join(', ')}` };
   }
 
   /** Waits (bounded) for what is in flight, then closes the socket. No write is accepted after. */
@@ -119,23 +158,36 @@ export class StatsdSink implements Sink {
     if (client) await shut(client, !this.socketClosed);
   }
 
-  private encode(points: Point[]): { entries: Entry[]; invalid: number } {
+  /** Lines of points, for one batch: a namespace's ~18 points share its tags and counter identity, made once. */
+  private encoder(): (points: Point[]) => { entries: Entry[]; invalid: number } {
+    const perTarget = new Map<Target, { tags: EncodedTags; key: string }>();
+    return (points) => this.encode(points, perTarget);
+  }
+
+  /** Observes the counters of `points`; the caller ends the cycle (deltas.endCycle) after the last slice. */
+  private encode(points: Point[], perTarget: Map<Target, { tags: EncodedTags; key: string }>): { entries: Entry[]; invalid: number } {
     const entries: Entry[] = [];
     let invalid = 0;
     for (const p of points) {
-      const name = metricName(this.prefix, p.def.falcon);
+      let name = this.names.get(p.def);
+      if (name === undefined) this.names.set(p.def, (name = metricName(this.prefix, p.def.falcon)));
+      let t: { tags: EncodedTags; key: string } | undefined;
+      if (p.target && Object.keys(p.labels).length === 0) {
+        t = perTarget.get(p.target);
+        if (!t) perTarget.set(p.target, (t = { tags: encodeTags(pointLabels(p), this.style), key: targetKey(p.target) }));
+      }
+      const tags = t ? t.tags : encodeTags(pointLabels(p), this.style);
       if (p.def.kind === 'gauge') {
-        const lines = gaugeLines(name, pointLabels(p), p.value, this.style);
-        if (lines) entries.push({ text: lines.join('\n') });
+        const lines = gaugeLines(name, tags, p.value, this.style);
+        if (lines) entries.push({ text: lines.length === 1 ? lines[0] : lines.join('\n') });
         else invalid++;
         continue;
       }
-      const inc = this.deltas.observe(counterKey(p), p.value);
+      const inc = this.deltas.observe(t ? t.key + p.def.key : counterKey(p), p.value);
       if (!Number.isFinite(p.value) || p.value < 0) invalid++;
-      const line = inc && counterLine(name, pointLabels(p), inc.delta, this.style);
+      const line = inc && counterLine(name, tags, inc.delta, this.style);
       if (inc && line) entries.push({ text: line, undo: inc.undo });
     }
-    this.deltas.endCycle();
     return { entries, invalid };
   }
 
@@ -246,9 +298,12 @@ export class StatsdSink implements Sink {
 
 /** Identity of a counter: the namespace as read this cycle (inode, pid, pid start), or the labels. */
 function counterKey(p: Point): string {
-  const t = p.target;
-  if (t) return `ns:${t.netns}:${t.pid}:${t.pidStart}:${p.def.key}`;
+  if (p.target) return targetKey(p.target) + p.def.key;
   return `${p.def.scope}:${p.def.key}:${JSON.stringify(orderedLabels(p.labels))}`;
+}
+
+function targetKey(t: Target): string {
+  return `ns:${t.netns}:${t.pid}:${t.pidStart}:`;
 }
 
 /** An error's message with its code; unix-dgram's negative errnos (`connect -2`) get their name. */
