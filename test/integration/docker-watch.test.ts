@@ -8,8 +8,10 @@
 // stream reconnects, a list follows the reconnect, the agent never stops, the log says each
 // change of state once.
 import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describeDocker, dockerEnv, describeRoot } from '../helpers/env';
-import { AgentRun, Doc, SKIPPED_TICKS } from '../helpers/agent-run';
+import { AgentRun, BIN, Doc, SKIPPED_TICKS } from '../helpers/agent-run';
 import { ApiProxy, startApiProxy } from '../helpers/api-proxy';
 import { removeContainer, runSockmix } from '../helpers/dockerd';
 import { PrivateEngine } from '../helpers/private-engine';
@@ -108,6 +110,20 @@ describeDocker('discovery.watch on the Docker engine (shared engine, recording p
     for (const ag of [watch, list]) expect(ag.logs.filter((l) => l.level >= 50)).toEqual([]);
     console.log(`docker watch: steady ${after.length} request(s) (${after.map((r) => kind(r.path))}) vs ${lists(pl, from)} lists without watch over ${cycles} cycles`);
   }, 90_000);
+
+  it('--once with watch: one cycle through a list, and the process exits (the stream is closed)', async () => {
+    const p = await proxy();
+    const t0 = Date.now();
+    const r = await promisify(execFile)(process.execPath, [BIN, '--once', '--format', 'json', '--discovery', 'docker'], {
+      env: { PATH: process.env.PATH, DOCKER_HOST: `unix://${p.socketPath}`, SOCKPULSE_DISCOVERY_WATCH: 'true' },
+      timeout: 30_000,
+    });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const doc = JSON.parse(r.stdout) as Doc;
+    expect([doc.cycle.discovery, doc.errors]).toEqual(['docker', []]);
+    expect(lists(p)).toBe(1);
+    expectReadsOnly(p);
+  }, 40_000);
 
   it('with watch, a full list every discovery.resync_cycles cycles', async () => {
     const p = await proxy();
