@@ -4,10 +4,9 @@
 // from the verbose `info` JSON (`pid`, containerd and CRI-O); a runtime that gives none is served
 // by a scan of /proc/<pid>/cgroup for the sandbox's id. The namespace is resolved through the pid
 // every cycle. Sandboxes that leave the list are forgotten.
-// With discovery.watch, the runtime's event stream (events.ts) stands in for the two list calls:
-// the pods of the last list as the events since changed them; a full list every
-// discovery.resync_cycles cycles and after the stream reopens (../watch.ts). A runtime without the
-// stream (containerd 1.6: UNIMPLEMENTED) is listed every cycle, and the log says so once.
+// With discovery.watch, the runtime's event stream stands in for the two list calls
+// (watched-pods.ts). A runtime without the stream (containerd 1.6: UNIMPLEMENTED) is listed every
+// cycle, and the log says so once.
 import * as fs from 'fs';
 import pLimit from 'p-limit';
 import { ContainerRef, Discovery, DiscoveryResult, StageError } from '../../core/model';
@@ -18,16 +17,9 @@ import { Member, groupTargets, netnsOf, resolveHost } from '../group';
 import { pidStartTime } from '../proc-scan';
 import { parseCgroup } from '../cgroup';
 import { DiscoveryOptions, failed } from '../common';
-import { ContainerEvent, CriClient, CriContainer, PodSandbox, PodSandboxStatusResponse, isDeadline, isNotFound } from './client';
+import { CriClient, CriContainer, PodSandbox, PodSandboxStatusResponse, isDeadline, isNotFound } from './client';
 import { CriConfig } from './settings';
-import { EventFeed, ListGate } from '../watch';
-import { PodState, applyEvent, criEventStream } from './events';
-
-interface Watch {
-  feed: EventFeed<ContainerEvent>;
-  gate: ListGate;
-  state: PodState;
-}
+import { Pods, WatchedPods } from './watched-pods';
 
 /** What a sandbox's status told, kept while the sandbox is listed and its pid is the same process. */
 interface Known {
@@ -54,7 +46,7 @@ export class CriDiscovery implements Discovery {
   /** Logged once per client: which runtime answers. */
   private greeted = false;
   private readonly pidPaths = new Set<string>();
-  private watch: Watch | undefined;
+  private watch: WatchedPods | undefined;
   /** The last cycle found the runtime down: when it answers again, it may have been upgraded. */
   private wasDown = false;
 
@@ -79,18 +71,17 @@ export class CriDiscovery implements Discovery {
       this.client?.close();
       this.client = this.makeClient(socket, this.cfg.timeoutMs);
       this.greeted = false;
-      this.watch?.feed.close();
+      this.watch?.close();
       const w = this.opts.watch;
-      this.watch = w?.enabled
-        ? { feed: new EventFeed('cri', criEventStream(this.client), this.log), gate: new ListGate(w), state: { sandboxes: new Map(), containers: new Map() } }
-        : undefined;
+      this.watch = w?.enabled ? new WatchedPods(this.client, w, this.log) : undefined;
     }
     const client = this.client;
     let sandboxes: PodSandbox[];
     let containers: CriContainer[];
     try {
-      [sandboxes, containers] = await this.pods(client, signal);
-      if (this.wasDown) this.watch?.feed.retryUnsupported();
+      const list = (): Promise<Pods> => Promise.all([client.listReadySandboxes(signal), client.listRunningContainers(signal)]);
+      [sandboxes, containers] = this.watch ? await this.watch.pods(list) : await list();
+      if (this.wasDown) this.watch?.runtimeBack();
       this.wasDown = false;
     } catch (err) {
       this.greeted = false;
@@ -141,34 +132,10 @@ export class CriDiscovery implements Discovery {
   }
 
   async close(): Promise<void> {
-    this.watch?.feed.close();
+    this.watch?.close();
+    this.watch = undefined;
     this.client?.close();
     this.client = undefined;
-  }
-
-  /** The ready sandboxes and running containers: listed, or with watch as the events left them. */
-  private async pods(client: CriClient, signal: AbortSignal): Promise<[PodSandbox[], CriContainer[]]> {
-    const list = (): Promise<[PodSandbox[], CriContainer[]]> => Promise.all([client.listReadySandboxes(signal), client.listRunningContainers(signal)]);
-    const w = this.watch;
-    if (!w) return list();
-    w.feed.start();
-    if (w.gate.mayTrustEvents(w.feed)) {
-      let applied = true;
-      for (const e of w.feed.drain()) applied = applyEvent(w.state, e) && applied;
-      if (applied) return [[...w.state.sandboxes.values()], [...w.state.containers.values()]];
-    }
-    w.feed.drain(); // the lists show what these said
-    w.gate.listing(w.feed);
-    try {
-      const [sandboxes, containers] = await list();
-      w.state.sandboxes = new Map(sandboxes.map((x) => [x.id, x]));
-      w.state.containers = new Map(containers.map((x) => [x.id, x]));
-      return [sandboxes, containers];
-    } catch (err) {
-      w.gate.failed();
-      w.feed.reopen();
-      throw err;
-    }
   }
 
   /** Host-only until the runtime answers again: the host's numbers do not depend on it. */
