@@ -69,6 +69,7 @@ export function resolveSettings(s: Raw, env: Env, r: Registries = REGISTRIES): R
         copyLabels,
         filter: compileFilters(f),
         hasIncludeFilter: f.include_names.length + f.include_labels.length > 0,
+        watch: { enabled: s.discovery.watch, resyncCycles: s.discovery.resync_cycles },
       },
       sections,
     },

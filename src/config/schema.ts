@@ -67,6 +67,18 @@ export function buildSchema(r: Registries = REGISTRIES): SectionSchema {
         default: '/proc',
         env: 'SOCKPULSE_PROC_ROOT',
       },
+      watch: {
+        doc: 'Follow the runtime\'s events (Docker /events, CRI GetContainerEvents) instead of listing every cycle: a cycle then makes no list call, and a new container is inspected once. A runtime without events (containerd 1.6) is listed every cycle, as without watch.',
+        format: Boolean,
+        default: false,
+        env: 'SOCKPULSE_DISCOVERY_WATCH',
+      },
+      resync_cycles: {
+        doc: 'With watch: list anyway every this many cycles (and after the event stream reopens), so a missed event costs at most that many cycles.',
+        format: 'positive-int',
+        default: 5,
+        env: 'SOCKPULSE_DISCOVERY_RESYNC_CYCLES',
+      },
     },
   };
   for (const s of r.sources) if (s.config) place(schema, s.config.path, s.config.schema);

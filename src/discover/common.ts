@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import { ContainerRef, DiscoveryResult, StageError } from '../core/model';
 import { errnoCode } from '../procfs/read';
+import { WatchSettings } from './watch';
 
 export interface DiscoveryOptions {
   procRoot: string;
@@ -9,6 +10,8 @@ export interface DiscoveryOptions {
   filter: (c: ContainerRef) => boolean;
   /** With an include filter set, namespaces that hold no known container are left out. */
   hasIncludeFilter: boolean;
+  /** discovery.watch: follow the runtime's events instead of listing every cycle (docker, cri). Absent: off. */
+  watch?: WatchSettings;
 }
 
 /** Whether this process holds CAP_SYS_PTRACE (bit 19 of CapEff), read once. */

@@ -7,7 +7,8 @@ import * as path from 'path';
 
 export interface ApiProxy {
   socketPath: string;
-  requests: { method: string; path: string }[];
+  /** Every request, with when it arrived (Date.now()). */
+  requests: { method: string; path: string; at: number }[];
   close(): Promise<void>;
 }
 
@@ -16,10 +17,15 @@ export async function startApiProxy(engineSocket: string): Promise<ApiProxy> {
   const socketPath = path.join(dir, 'docker.sock');
   const requests: ApiProxy['requests'] = [];
   const server = http.createServer((req, res) => {
-    requests.push({ method: req.method ?? '', path: (req.url ?? '').replace(/^\/v[\d.]+/, '') });
+    requests.push({ method: req.method ?? '', path: (req.url ?? '').replace(/^\/v[\d.]+/, ''), at: Date.now() });
     const up = http.request({ socketPath: engineSocket, path: req.url, method: req.method, headers: req.headers }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
+      res.flushHeaders(); // as the engine does: a stream (/events) is answered before its first event
       r.pipe(res);
+      // The engine went away mid-answer (a stream when it stops): so does the proxy's answer.
+      r.on('close', () => {
+        if (!r.complete) res.destroy();
+      });
     });
     up.on('error', (err) => {
       res.writeHead(502);

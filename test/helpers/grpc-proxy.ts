@@ -61,6 +61,7 @@ export async function startGrpcProxy(upstreamSocket: string): Promise<GrpcProxy>
     }
     let trailers: http2.IncomingHttpHeaders = {};
     up.on('response', (h, flags) => {
+      if (down.destroyed) return;
       const out: http2.OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(h)) if (!k.startsWith(':') || k === ':status') out[k] = v;
       // A trailers-only answer (an error) ends the stream with its headers.
@@ -73,12 +74,16 @@ export async function startGrpcProxy(upstreamSocket: string): Promise<GrpcProxy>
       for (const [k, v] of Object.entries(trailers)) if (!k.startsWith(':')) out[k] = v;
       down.sendTrailers(out);
     });
-    up.on('data', (chunk: Buffer) => down.write(chunk));
+    up.on('data', (chunk: Buffer) => {
+      if (!down.destroyed) down.write(chunk);
+    });
     up.on('end', () => {
+      if (down.destroyed) return; // the client went first (a cancelled stream)
       if (!down.headersSent) down.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14' }, { endStream: true });
       else if (!down.writableEnded) down.end();
     });
     up.on('error', () => {
+      if (down.destroyed) return;
       if (!down.headersSent) down.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'proxy: upstream error' }, { endStream: true });
       else down.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     });

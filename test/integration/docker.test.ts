@@ -122,7 +122,7 @@ describeDocker('Docker discovery on a real engine', () => {
     await discovery.discover(AbortSignal.timeout(10000)); // warm: inspects what is new
     proxy.requests.length = 0;
     for (let i = 0; i < 3; i++) await discovery.discover(AbortSignal.timeout(10000));
-    expect(proxy.requests).toEqual(Array(3).fill({ method: 'GET', path: '/containers/json' }));
+    expect(proxy.requests.map(({ method, path }) => ({ method, path }))).toEqual(Array(3).fill({ method: 'GET', path: '/containers/json' }));
   });
 
   it('reports an engine that does not answer as one discover error and still reports the host', async () => {

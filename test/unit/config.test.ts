@@ -24,7 +24,7 @@ describe('loadConfig', () => {
   it('has documented defaults', () => {
     const { settings } = loadConfig({ env: {} });
     expect(settings.interval).toBe('60');
-    expect(settings.discovery).toEqual({ mode: 'auto', proc_root: '/proc', netns_root: '/run/netns' });
+    expect(settings.discovery).toEqual({ mode: 'auto', proc_root: '/proc', netns_root: '/run/netns', watch: false, resync_cycles: 5 });
     expect(settings.docker.host).toBe('unix:///var/run/docker.sock');
     expect(settings.output.format).toBe('table');
   });
@@ -76,6 +76,7 @@ describe('loadConfig', () => {
     ['a list given as a number', 'filters:\n  exclude_names: 5\n', /filters\.exclude_names/],
     ['a timeout longer than the interval', 'interval: 10\ncycle_timeout: 20\n', /cycle_timeout/],
     ['a negative concurrency', 'docker:\n  inspect_concurrency: -1\n', /docker\.inspect_concurrency/],
+    ['a resync period of 0 cycles', 'discovery:\n  watch: true\n  resync_cycles: 0\n', /discovery\.resync_cycles/],
     ['a copied label named like one of sockpulse\'s own', 'docker:\n  copy_labels: [team, image]\n', /docker\.copy_labels: image would overwrite/],
     ['a Falcon batch larger than its buffer', 'sinks:\n  falcon:\n    enabled: true\n    batch_size: 500\n    buffer_points: 100\n', /sinks\.falcon\.batch_size: 500 is larger than sinks\.falcon\.buffer_points/],
     ['a top-level list', '- a\n- b\n', /top level must be a mapping/],
@@ -84,6 +85,12 @@ describe('loadConfig', () => {
     const f = file('c.yaml', text);
     expect(() => loadConfig({ file: f, env: {} })).toThrow(ConfigError);
     expect(() => loadConfig({ file: f, env: {} })).toThrow(msg);
+  });
+
+  it('discovery.watch and resync_cycles reach the discovery sources (environment)', () => {
+    const { resolved } = loadConfig({ env: { SOCKPULSE_DISCOVERY_WATCH: 'true', SOCKPULSE_DISCOVERY_RESYNC_CYCLES: '12' } });
+    expect(resolved.discovery.shared.watch).toEqual({ enabled: true, resyncCycles: 12 });
+    expect(loadConfig({ env: {} }).resolved.discovery.shared.watch).toEqual({ enabled: false, resyncCycles: 5 });
   });
 
   it('rejects a bad value from the environment, naming the key', () => {

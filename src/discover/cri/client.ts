@@ -1,5 +1,6 @@
 // A CRI RuntimeService client (grpc-js over a unix socket) limited to the read-only calls of
-// api.proto. Every call has a deadline (cri.timeout) and follows the cycle's abort signal.
+// api.proto. Every call has a deadline (cri.timeout) and follows the cycle's abort signal, but for
+// the event stream, which lasts until it is cancelled.
 // Messages are decoded with upstream's field names (keepCase), enums as their names, 64-bit
 // integers as strings, and every field present with its default.
 import * as path from 'path';
@@ -51,6 +52,25 @@ export interface PodSandboxStatusResponse {
   info: Record<string, string>;
 }
 
+export interface CriContainerStatus {
+  id: string;
+  metadata: { name: string; attempt: number } | null;
+  state: string;
+  image: { image: string } | null;
+  image_ref: string;
+  labels: Record<string, string>;
+}
+
+/** One item of GetContainerEvents: the event's container (or sandbox) and its pod as it is now. */
+export interface ContainerEvent {
+  container_id: string;
+  container_event_type: string;
+  created_at: string;
+  /** Null when the sandbox is already gone (removed). */
+  pod_sandbox_status: (NonNullable<PodSandboxStatusResponse['status']> & { annotations: Record<string, string>; created_at: string }) | null;
+  containers_statuses: CriContainerStatus[];
+}
+
 export interface VersionResponse {
   version: string;
   runtime_name: string;
@@ -66,6 +86,7 @@ interface RuntimeServiceStub extends grpc.Client {
   ListPodSandbox: Unary<object, { items: PodSandbox[] }>;
   PodSandboxStatus: Unary<object, PodSandboxStatusResponse>;
   ListContainers: Unary<object, { containers: CriContainer[] }>;
+  GetContainerEvents: (req: object, meta: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<ContainerEvent>;
 }
 
 let definition: grpc.GrpcObject | undefined;
@@ -108,6 +129,11 @@ export class CriClient {
     return this.call(this.stub.PodSandboxStatus, { pod_sandbox_id: id, verbose: true }, signal);
   }
 
+  /** The runtime's container events until cancelled (no deadline); UNIMPLEMENTED where the runtime has none. */
+  containerEvents(): grpc.ClientReadableStream<ContainerEvent> {
+    return this.stub.GetContainerEvents({}, new grpc.Metadata(), {});
+  }
+
   close(): void {
     this.stub.close();
   }
@@ -129,6 +155,11 @@ export class CriClient {
 /** grpc's status code NOT_FOUND: the sandbox was removed between the list and the status call. */
 export function isNotFound(err: unknown): boolean {
   return (err as { code?: number }).code === grpc.status.NOT_FOUND;
+}
+
+/** grpc's status code UNIMPLEMENTED: the runtime does not have the method (containerd 1.6 and GetContainerEvents). */
+export function isUnimplemented(err: unknown): boolean {
+  return (err as { code?: number }).code === grpc.status.UNIMPLEMENTED;
 }
 
 /** grpc's status code DEADLINE_EXCEEDED. */

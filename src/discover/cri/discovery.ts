@@ -4,6 +4,9 @@
 // from the verbose `info` JSON (`pid`, containerd and CRI-O); a runtime that gives none is served
 // by a scan of /proc/<pid>/cgroup for the sandbox's id. The namespace is resolved through the pid
 // every cycle. Sandboxes that leave the list are forgotten.
+// With discovery.watch, the runtime's event stream stands in for the two list calls
+// (watched-pods.ts). A runtime without the stream (containerd 1.6: UNIMPLEMENTED) is listed every
+// cycle, and the log says so once.
 import * as fs from 'fs';
 import pLimit from 'p-limit';
 import { ContainerRef, Discovery, DiscoveryResult, StageError } from '../../core/model';
@@ -16,6 +19,7 @@ import { parseCgroup } from '../cgroup';
 import { DiscoveryOptions, failed } from '../common';
 import { CriClient, CriContainer, PodSandbox, PodSandboxStatusResponse, isDeadline, isNotFound } from './client';
 import { CriConfig } from './settings';
+import { Pods, WatchedPods } from './watched-pods';
 
 /** What a sandbox's status told, kept while the sandbox is listed and its pid is the same process. */
 interface Known {
@@ -42,6 +46,9 @@ export class CriDiscovery implements Discovery {
   /** Logged once per client: which runtime answers. */
   private greeted = false;
   private readonly pidPaths = new Set<string>();
+  private watch: WatchedPods | undefined;
+  /** The last cycle found the runtime down: when it answers again, it may have been upgraded. */
+  private wasDown = false;
 
   constructor(
     private readonly cfg: CriConfig,
@@ -64,14 +71,21 @@ export class CriDiscovery implements Discovery {
       this.client?.close();
       this.client = this.makeClient(socket, this.cfg.timeoutMs);
       this.greeted = false;
+      this.watch?.close();
+      const w = this.opts.watch;
+      this.watch = w?.enabled ? new WatchedPods(this.client, w, this.log) : undefined;
     }
     const client = this.client;
     let sandboxes: PodSandbox[];
     let containers: CriContainer[];
     try {
-      [sandboxes, containers] = await Promise.all([client.listReadySandboxes(signal), client.listRunningContainers(signal)]);
+      const list = (): Promise<Pods> => Promise.all([client.listReadySandboxes(signal), client.listRunningContainers(signal)]);
+      [sandboxes, containers] = this.watch ? await this.watch.pods(list) : await list();
+      if (this.wasDown) this.watch?.runtimeBack();
+      this.wasDown = false;
     } catch (err) {
       this.greeted = false;
+      this.wasDown = true;
       const why = isDeadline(err) ? `no answer within ${this.cfg.timeoutMs / 1000} s (cri.timeout)` : describe(err);
       return this.down(socket, `CRI runtime at ${socket} did not answer: ${why}`);
     }
@@ -118,6 +132,8 @@ export class CriDiscovery implements Discovery {
   }
 
   async close(): Promise<void> {
+    this.watch?.close();
+    this.watch = undefined;
     this.client?.close();
     this.client = undefined;
   }

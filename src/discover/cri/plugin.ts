@@ -9,12 +9,12 @@ export type { CriConfig };
 
 export const cri: DiscoveryPlugin<CriConfig> = {
   name: 'cri',
-  doc: 'the Kubernetes CRI (containerd, CRI-O): one target per ready pod sandbox; two list calls a cycle, a status call only for new pods',
+  doc: 'the Kubernetes CRI (containerd, CRI-O): one target per ready pod sandbox; two list calls a cycle (with discovery.watch and a runtime that has GetContainerEvents: none), a status call only for new pods',
   config: {
     path: 'cri',
     schema: {
       endpoint: {
-        doc: `CRI runtime socket: unix:///path or /path. Empty: the first of ${DEFAULT_SOCKETS.join(', ')} that exists. Only List, Status and Version methods are called.`,
+        doc: `CRI runtime socket: unix:///path or /path. Empty: the first of ${DEFAULT_SOCKETS.join(', ')} that exists. Only List, Status and Version methods are called, and GetContainerEvents with discovery.watch.`,
         format: String,
         default: '',
         env: 'CONTAINER_RUNTIME_ENDPOINT',

@@ -12,7 +12,7 @@ export type { DockerConfig };
 
 export const docker: DiscoveryPlugin<DockerConfig> = {
   name: 'docker',
-  doc: 'the Docker Engine API: one list call a cycle, inspect only for new containers',
+  doc: 'the Docker Engine API: one list call a cycle (with discovery.watch: the /events stream instead), inspect only for new containers',
   config: {
     path: 'docker',
     schema: {
@@ -67,11 +67,14 @@ export const docker: DiscoveryPlugin<DockerConfig> = {
     present: (cfg) => !('socketPath' in cfg.endpoint) || fs.existsSync(cfg.endpoint.socketPath),
     describe: (cfg) => ('socketPath' in cfg.endpoint ? `no Docker socket at ${cfg.endpoint.socketPath}` : cfg.shown),
   },
-  create(cfg, shared) {
+  create(cfg, shared, log) {
     /* eslint-disable @typescript-eslint/no-require-imports */
     const { DockerDiscovery } = require('./discovery') as typeof import('./discovery');
     const { dockerClient } = require('./client') as typeof import('./client');
     /* eslint-enable @typescript-eslint/no-require-imports */
-    return new DockerDiscovery(dockerClient(cfg), { ...shared, concurrency: cfg.inspectConcurrency, endpoint: cfg.shown, timeoutMs: cfg.timeoutMs });
+    // The event stream has a client of its own: its one long request must not hold a socket of
+    // the inspects' pool, nor end after docker.timeout of quiet.
+    const events = shared.watch?.enabled ? { client: dockerClient({ ...cfg, timeoutMs: 0, inspectConcurrency: 0 }), log } : undefined;
+    return new DockerDiscovery(dockerClient(cfg), { ...shared, concurrency: cfg.inspectConcurrency, endpoint: cfg.shown, timeoutMs: cfg.timeoutMs }, events);
   },
 };
