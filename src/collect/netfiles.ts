@@ -68,6 +68,11 @@ export class NetFiles {
     return s;
   }
 
+  /** Whether `file` was already read this cycle (then its method costs nothing). */
+  wasRead(file: 'sockstat' | 'sockstat6' | 'snmp' | 'tcp' | 'tcp6'): boolean {
+    return this.cache.has(file);
+  }
+
   /** Records that `file` lacks fields it always has; what could be read is still reported. */
   malformed(file: string, missing: string[]): void {
     this.problems.push(new MalformedError(this.path(file), `missing or invalid ${missing.join(', ')}`));

@@ -71,7 +71,7 @@ export class OrphansCollector implements Collector {
     if (before === 0) {
       for (const t of targets) this.values.set(t, 0);
       this.missing = 0;
-      for (const t of targets) this.carry(t, seen, { orphans: 0 });
+      for (const t of targets) this.carry(t, seen, { orphans: 0 }); // nonEstab: filled in by collect()
       this.seen = seen;
       return;
     }
@@ -102,7 +102,11 @@ export class OrphansCollector implements Collector {
     this.missing = targets.length - this.values.size - gone.size; // a target gone is the stage's skip
   }
 
-  collect(target: Target) {
+  collect(target: Target, files: NetFiles) {
+    // What the namespace's non-established count is, for the next cycle's "grew": from the files
+    // other collectors already read (free); never a read of its own while the host has no orphans.
+    const s = this.seen.get(NetFiles.identity(target));
+    if (s && files.wasRead('sockstat') && files.wasRead('sockstat6') && files.wasRead('snmp')) s.nonEstab = nonEstablished(files);
     const err = this.failed.get(target);
     if (err !== undefined) throw err;
     const v = this.values.get(target);
@@ -118,7 +122,7 @@ export class OrphansCollector implements Collector {
     const rows = targets.map((target) => {
       const prev = this.seen.get(NetFiles.identity(target));
       const nonEstab = nonEstablished(files(target));
-      const grew = nonEstab !== undefined && (prev?.nonEstab === undefined || nonEstab > prev.nonEstab);
+      const grew = nonEstab !== undefined && nonEstab > (prev?.nonEstab ?? 0);
       return { target, nonEstab, had: prev?.orphans ?? 0, grew, readCycle: prev?.readCycle ?? 0 };
     });
     rows.sort((a, b) =>
