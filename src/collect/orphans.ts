@@ -20,15 +20,15 @@
 //    while another appears in one not read leaves H unchanged; that namespace shows 0 for one
 //    cycle (each table read is a moment's view anyway; the next cycle reads it first once it
 //    is found by the growth of its non-established sockets).
-// 4. Budget: `budget_ms` of CPU (user + system, this process) per cycle for the tables. A read
-//    started within the budget finishes; namespaces not read when it runs out are absent unless
+// 4. Budget: `budget_ms` of CPU (user + system, this process) per cycle for the tables, and at
+//    most four times that in wall time (a starved host). A read started within the budget finishes; namespaces not read when it runs out are absent unless
 //    step 3 proves them 0, and are counted (self-metric collector.unresolved). Budget 0 reads
 //    nothing: with H > 0 every target is absent, never a guess.
 //
 // The host target's `orphan` is its own namespace's count; the host-wide H stays sockstat's
 // host-scoped `orphan` (host_wide.orphan).
 import { namespaceGauge } from '../core/metrics';
-import { Target, TargetGoneError } from '../core/model';
+import { Sample, Target, TargetGoneError } from '../core/model';
 import { CollectorPlugin, Collector } from './collector';
 import { NetFiles } from './netfiles';
 
@@ -44,47 +44,56 @@ const orphan = namespaceGauge({
   source: 'tcp, tcp6 socket tables (inode 0, FIN_WAIT1/FIN_WAIT2/CLOSING/LAST_ACK, not timewait), read only while sockstat TCP: orphan is not 0',
 });
 
-interface Seen {
-  orphans?: number;
-  nonEstab?: number;
-  readCycle: number;
+/** What is remembered of a namespace that was read, keyed by its netns inode (an ordering hint only). */
+interface Read {
+  orphans: number;
+  cycle: number;
 }
 
 export class OrphansCollector implements Collector {
+  /** This cycle: every target has 0 (the host has no orphans); no per-target state is built. */
+  private allZero = false;
   private values = new Map<Target, number>();
   private failed = new Map<Target, unknown>();
   private missing = 0;
   private cycle = 0;
-  private seen = new Map<string, Seen>();
+  /** Namespaces read in earlier cycles since the host last had no orphans. */
+  private read = new Map<number, Read>();
+  /** netns → TCP sockets neither ESTABLISHED nor CLOSE_WAIT: last cycle's, and this cycle's being filled. */
+  private lastNonEstab = new Map<number, number>();
+  private nonEstab = new Map<number, number>();
 
   constructor(private readonly cfg: OrphansConfig) {}
 
   plan(targets: readonly Target[], files: (t: Target) => NetFiles): void {
+    this.allZero = false;
     this.values = new Map();
     this.failed = new Map();
     this.cycle++;
+    this.lastNonEstab = this.nonEstab; // forgets namespaces gone for a cycle
+    this.nonEstab = new Map();
     this.missing = targets.length;
     const anchor = readable(targets, files);
     if (!anchor) return;
     const before = hostWide(files(anchor).sockstat());
-    const seen = new Map<string, Seen>();
     if (before === 0) {
-      for (const t of targets) this.values.set(t, 0);
+      this.allZero = true;
       this.missing = 0;
-      for (const t of targets) this.carry(t, seen, { orphans: 0 }); // nonEstab: filled in by collect()
-      this.seen = seen;
+      this.read.clear(); // nobody holds orphans now: what was read says nothing any more
       return;
     }
     const order = this.order(targets, files);
-    const cpu0 = process.cpuUsage();
+    this.read = new Map(targets.flatMap((t) => (this.read.has(t.netns) ? [[t.netns, this.read.get(t.netns)!]] : []))); // forgets the gone
+    const since = { cpu: process.cpuUsage(), wall: performance.now() };
     let found = 0;
     const gone = new Set<Target>();
-    for (const { target } of order) {
-      if (found >= before || spentMs(cpu0) >= this.cfg.budgetMs) break;
+    for (const target of order) {
+      if (found >= before || overBudget(since, this.cfg.budgetMs)) break;
       try {
         const f = files(target);
         const n = f.tcp().orphans + (f.tcp6()?.orphans ?? 0);
         this.values.set(target, n);
+        this.read.set(target.netns, { orphans: n, cycle: this.cycle });
         found += n;
       } catch (err) {
         if (err instanceof TargetGoneError) gone.add(target);
@@ -92,21 +101,20 @@ export class OrphansCollector implements Collector {
       }
     }
     const after = hostWide(files(anchor).sockstatAgain());
-    const proven = found === before && after === before;
-    for (const { target, nonEstab } of order) {
-      const read = this.values.get(target);
-      if (read === undefined && proven && !this.failed.has(target) && !gone.has(target)) this.values.set(target, 0);
-      this.carry(target, seen, { nonEstab, ...(read !== undefined ? { orphans: read, readCycle: this.cycle } : {}) });
+    if (found === before && after === before) {
+      for (const t of targets) if (!this.values.has(t) && !this.failed.has(t) && !gone.has(t)) this.values.set(t, 0);
     }
-    this.seen = seen; // forgets namespaces that are no longer targets
     this.missing = targets.length - this.values.size - gone.size; // a target gone is the stage's skip
   }
 
-  collect(target: Target, files: NetFiles) {
-    // What the namespace's non-established count is, for the next cycle's "grew": from the files
-    // other collectors already read (free); never a read of its own while the host has no orphans.
-    const s = this.seen.get(NetFiles.identity(target));
-    if (s && files.wasRead('sockstat') && files.wasRead('sockstat6') && files.wasRead('snmp')) s.nonEstab = nonEstablished(files);
+  collect(target: Target, files: NetFiles): Sample[] {
+    // The namespace's non-established count, for the next cycle's "grew": from the files other
+    // collectors already read (free), never a read of its own.
+    if (!this.nonEstab.has(target.netns) && files.wasRead('sockstat') && files.wasRead('sockstat6') && files.wasRead('snmp')) {
+      const n = nonEstablished(files);
+      if (n !== undefined) this.nonEstab.set(target.netns, n);
+    }
+    if (this.allZero) return [{ def: orphan, value: 0 }];
     const err = this.failed.get(target);
     if (err !== undefined) throw err;
     const v = this.values.get(target);
@@ -118,31 +126,27 @@ export class OrphansCollector implements Collector {
   }
 
   /** Most likely holders of orphans first (see the header). */
-  private order(targets: readonly Target[], files: (t: Target) => NetFiles): { target: Target; nonEstab?: number }[] {
+  private order(targets: readonly Target[], files: (t: Target) => NetFiles): Target[] {
     const rows = targets.map((target) => {
-      const prev = this.seen.get(NetFiles.identity(target));
       const nonEstab = nonEstablished(files(target));
-      const grew = nonEstab !== undefined && nonEstab > (prev?.nonEstab ?? 0);
-      return { target, nonEstab, had: prev?.orphans ?? 0, grew, readCycle: prev?.readCycle ?? 0 };
+      if (nonEstab !== undefined) this.nonEstab.set(target.netns, nonEstab);
+      const read = this.read.get(target.netns);
+      const grew = nonEstab !== undefined && nonEstab > (this.lastNonEstab.get(target.netns) ?? 0);
+      return { target, some: (nonEstab ?? 1) > 0, had: read?.orphans ?? 0, grew, readCycle: read?.cycle ?? 0 };
     });
     rows.sort((a, b) =>
       b.had - a.had ||
       Number(b.grew) - Number(a.grew) ||
-      Number((b.nonEstab ?? 1) > 0) - Number((a.nonEstab ?? 1) > 0) ||
+      Number(b.some) - Number(a.some) ||
       a.readCycle - b.readCycle);
-    return rows;
-  }
-
-  private carry(t: Target, into: Map<string, Seen>, now: Partial<Seen>): void {
-    const id = NetFiles.identity(t);
-    const prev = this.seen.get(id);
-    into.set(id, { readCycle: prev?.readCycle ?? 0, ...(prev?.orphans !== undefined ? { orphans: prev.orphans } : {}), ...now });
+    return rows.map((r) => r.target);
   }
 }
 
 /** The host target, or else the first target whose sockstat can be read (every one shows the host-wide count). */
 function readable(targets: readonly Target[], files: (t: Target) => NetFiles): Target | undefined {
-  for (const t of [...targets].sort((a, b) => Number(b.scope === 'host') - Number(a.scope === 'host'))) {
+  const host = targets.find((t) => t.scope === 'host');
+  for (const t of host ? [host, ...targets] : targets) {
     try {
       files(t).sockstat();
       return t;
@@ -173,9 +177,13 @@ function nonEstablished(f: NetFiles): number | undefined {
   }
 }
 
-function spentMs(since: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(since);
-  return (d.user + d.system) / 1000;
+/**
+ * Whether `budgetMs` is used up: CPU (user + system) of this process since `since`, or four times
+ * the budget in wall time (on a starved host a CPU budget alone could hold the cycle for seconds).
+ */
+function overBudget(since: { cpu: NodeJS.CpuUsage; wall: number }, budgetMs: number): boolean {
+  const d = process.cpuUsage(since.cpu);
+  return (d.user + d.system) / 1000 >= budgetMs || performance.now() - since.wall >= 4 * budgetMs;
 }
 
 export const orphans: CollectorPlugin<OrphansConfig> = {
