@@ -7,10 +7,13 @@
 //  A. no orphans on the host: --cycles cycles of the default collectors, interleaved with cycles
 //     of the same without the orphans collector; the CPU of the collect stage (process.cpuUsage,
 //     so a busy host's preemption does not count) with and without it, the collector's own wall
-//     time as the stage measures it, and the host-wide orphan count each cycle saw;
+//     time as the stage measures it, and the host-wide orphan count each cycle saw; then the
+//     collector alone (its plan + collect over every target, after sockstat and snmp have read
+//     their files, as in the stage): CPU per cycle — the figure for "what it adds";
 //  B. one more namespace with 2 FIN_WAIT1 orphans, spawned after the cycles of A (so the
 //     collector has its history, as a daemon would): the cycles until it is exact, and the collect
-//     stage's CPU with and without the collector (interleaved) while the orphans live (~50 s);
+//     stage's CPU with and without the collector (interleaved) while the orphans live (~50 s),
+//     and the collector alone as in A;
 //  C. the same orphans, a fresh collector with no history and no budget limit (what one --once
 //     cycle with a raised budget costs): tables read until the count is found; CPU of the cycle;
 //  D. tcp_states alone, no budget limit, over every namespace: collect CPU per namespace.
@@ -25,7 +28,11 @@ import { DEFAULT_ORPHAN_BUDGET_MS, orphans } from '../src/collect/orphans';
 import { tcpStates } from '../src/collect/tcp-states';
 import { ProcfsDiscovery } from '../src/discover/procfs';
 import { compileFilters } from '../src/discover/filters';
-import { TargetSamples } from '../src/core/model';
+import { Target, TargetSamples } from '../src/core/model';
+import { Collector } from '../src/collect/collector';
+import { NetFiles } from '../src/collect/netfiles';
+import { KeptFiles } from '../src/procfs/kept';
+import { ProcReader } from '../src/procfs/read';
 
 const USAGE = 'Usage: npm run bench:orphans -- [--sizes 100,1000] [--cycles 20] [--heavy-every 10] [--batch 50]\n';
 
@@ -53,6 +60,36 @@ async function cycle(stage: CollectStage) {
   const out = stage.run(found.targets);
   const cpu = process.cpuUsage(cpu0);
   return { out, targets: found.targets.length, collectMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/**
+ * The collector alone, as the collect stage runs it after sockstat and snmp have read their files:
+ * its plan and its collect for every target, CPU ms (those three files read beforehand, untimed).
+ */
+function isolated(collector: Collector, targets: readonly Target[]): number {
+  const kept = new KeptFiles(new ProcReader());
+  const files = new Map(targets.map((t) => [t, new NetFiles(kept, '/proc', t)]));
+  for (const f of files.values()) {
+    try {
+      f.sockstat();
+      f.sockstat6();
+      f.snmp();
+    } catch {
+      /* gone: the stage would skip it */
+    }
+  }
+  const cpu0 = process.cpuUsage();
+  collector.plan?.(targets, (t) => files.get(t)!);
+  for (const t of targets) {
+    try {
+      collector.collect(t, files.get(t)!);
+    } catch {
+      /* as above */
+    }
+  }
+  const cpu = process.cpuUsage(cpu0);
+  kept.closeAll();
+  return (cpu.user + cpu.system) / 1000;
 }
 
 /** A namespace holding `--orphan4 2`; resolves with its process and netns inode. */
@@ -105,8 +142,8 @@ async function main(): Promise<number> {
   const extra: ChildProcess[] = [];
   const lines: string[] = [];
   const row = (cells: (string | number)[]): void => void lines.push(`| ${cells.join(' | ')} |`);
-  lines.push('| N | targets | A: host-wide orphans seen | A: collect CPU ms with / without orphans (each med / p95) | A: added (med) | A: orphans\' own wall ms (med / p95) | B: cycles until exact | B: collect CPU ms with / without | B: added (med) | B: unresolved (max) | C: CPU ms, one cycle, no history, no limit | D: tcp_states CPU ms per namespace (med / p95) |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| N | targets | A: host-wide orphans seen | A: orphans alone, CPU ms/cycle (med / p95) | A: collect CPU ms with / without orphans (each med / p95) | A: added (med) | A: orphans\' own wall ms (med / p95) | B: cycles until exact | B: orphans alone, CPU ms/cycle | B: collect CPU ms with / without | B: added (med) | B: unresolved (max) | C: CPU ms, one cycle, no history, no limit | D: tcp_states CPU ms per namespace (med / p95) |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   try {
     for (const n of sizes) {
       await pool.growTo(n, heavyEvery, batch);
@@ -127,7 +164,10 @@ async function main(): Promise<number> {
         targets = c.targets;
         aWithout.push((await cycle(without)).cpuMs);
       }
-      log(`N=${n}: A done (orphans own ${ms(aOwn)} ms; collect CPU ${ms(aWith)} with, ${ms(aWithout)} without)`);
+      const lone = orphans.create({ budgetMs: DEFAULT_ORPHAN_BUDGET_MS });
+      const aAlone: number[] = [];
+      for (let i = 0; i < cycles; i++) aAlone.push(isolated(lone, (await discovery.discover()).targets));
+      log(`N=${n}: A done (alone ${ms(aAlone)} ms CPU; orphans own ${ms(aOwn)} ms; collect CPU ${ms(aWith)} with, ${ms(aWithout)} without)`);
       // B
       const ns = await orphanNs(sockmix);
       extra.push(ns.child);
@@ -147,6 +187,8 @@ async function main(): Promise<number> {
       }
       stage.close();
       without.close();
+      const bAlone: number[] = [];
+      for (let i = 0; i < cycles && Date.now() - t0 < 40_000; i++) bAlone.push(isolated(lone, (await discovery.discover()).targets));
       log(`N=${n}: B done`);
       // C
       const fresh = new CollectStage('/proc', withOrphans(1e9));
@@ -166,8 +208,8 @@ async function main(): Promise<number> {
       st.close();
       log(`N=${n}: D done`);
       const diff = (w: number[], wo: number[]): string => f2(stats(w).median - stats(wo).median);
-      row([n, targets, [...seenH].join(','), `${ms(aWith)} / ${ms(aWithout)}`, diff(aWith, aWithout), ms(aOwn),
-        until < 0 ? 'not within the cycles' : until, `${ms(bWith)} / ${ms(bWithout)}`, diff(bWith, bWithout), unresolved,
+      row([n, targets, [...seenH].join(','), ms(aAlone), `${ms(aWith)} / ${ms(aWithout)}`, diff(aWith, aWithout), ms(aOwn),
+        until < 0 ? 'not within the cycles' : until, ms(bAlone), `${ms(bWith)} / ${ms(bWithout)}`, diff(bWith, bWithout), unresolved,
         `${f2(c.cpuMs)}${cExact ? '' : ' (NOT exact)'}`, ms(d)]);
     }
   } finally {

@@ -15,7 +15,8 @@ import { ProcfsDiscovery } from '../../src/discover/procfs';
 import { Target, TargetSamples } from '../../src/core/model';
 import { REPO_ROOT, describeRoot } from '../helpers/env';
 import { NetnsProc, killAllNetns, spawnInNetns } from '../helpers/netns';
-import { Mix, SOCKMIX_BIN, expectedOrphans, mixArgs } from '../helpers/sockmix';
+import { Mix, SOCKMIX_BIN, expectedOrphans, expectedStats, mixArgs } from '../helpers/sockmix';
+import { namespaceValues } from '../../src/core/stats';
 
 const discovery = new ProcfsDiscovery({ procRoot: '/proc', copyLabels: [], filter: () => true, hasIncludeFilter: false });
 const BIN = path.join(REPO_ROOT, 'bin', 'sockpulse.js');
@@ -111,6 +112,12 @@ describeRoot('orphans per namespace on the real kernel', () => {
       const { targets, out } = await cycle(stage);
       const by = (t: NetnsProc) => nsOrphan(out.results.find((r) => r.target.netns === t.netnsInode));
       expect([by(a), by(b), by(c)]).toEqual([0, 2, 3]);
+      // The other five stats of these mixes are what the helper says (orphans count in inuse and total).
+      for (const [p, m] of [[a, none], [b, two], [c, three]] as const) {
+        const v = Object.fromEntries(namespaceValues(out.results.find((r) => r.target.netns === p.netnsInode)!));
+        const e = expectedStats(m);
+        expect(v).toMatchObject({ established: e.established, inuse: e.inuse, timewait: e.timewait, total: e.total, udp: e.udp });
+      }
       expect(nsOrphan(out.results.find((r) => r.target.scope === 'host'))).toBe(hostBefore! + 1);
       // The sum check: every namespace with a process is a target here (procfs discovery).
       const sum = out.results.reduce((n, r) => n + (nsOrphan(r) ?? 0), 0);
