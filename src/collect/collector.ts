@@ -6,7 +6,15 @@ import { NetFiles } from './netfiles';
 
 /** A collector owns one kind of kernel data and reads it through the target's shared NetFiles. */
 export interface Collector {
+  /**
+   * Optional, once per cycle before any `collect`: sees every target of the cycle, for a collector
+   * that decides across namespaces what to read (orphans.ts). `files(t)` is the NetFiles that
+   * `collect(t)` will get, so what it reads is read once. Its time counts as the collector's.
+   */
+  plan?(targets: readonly Target[], files: (t: Target) => NetFiles): void;
   collect(target: Target, files: NetFiles): Sample[];
+  /** Optional: targets this collector left without a value this cycle (over budget), for the self-metrics. */
+  unresolved?(): number;
 }
 
 /**

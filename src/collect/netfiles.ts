@@ -4,6 +4,7 @@ import { isGone, unlessGone } from '../procfs/read';
 import { KeptFiles } from '../procfs/kept';
 import { parseSockstat, Sockstat } from '../procfs/sockstat';
 import { parseSnmp, Snmp } from '../procfs/snmp';
+import { parseTcpTable, TcpTable } from '../procfs/tcp-table';
 import { Target, TargetGoneError } from '../core/model';
 import { MalformedError } from './fields';
 
@@ -44,9 +45,42 @@ export class NetFiles {
     return this.memo('snmp', () => parseSnmp(this.required('snmp'), SNMP_PROTOCOLS));
   }
 
+  /**
+   * The socket table of IPv4 TCP, read at most once per cycle however many collectors want it.
+   * Costly: the kernel walks the host's whole TCP hash table for every namespace (orphans.ts).
+   */
+  tcp(): TcpTable {
+    return this.memo('tcp', () => this.table('tcp', parseTcpTable(this.required('tcp'))));
+  }
+
+  /** The IPv6 socket table; absent when the kernel has no IPv6. */
+  tcp6(): TcpTable | undefined {
+    return this.memo('tcp6', () => {
+      const text = this.optional('tcp6');
+      return text === undefined ? undefined : this.table('tcp6', parseTcpTable(text));
+    });
+  }
+
+  /** sockstat read again now, not the copy read earlier this cycle (orphans.ts re-checks the host-wide count). */
+  sockstatAgain(): Sockstat {
+    const s = parseSockstat(this.required('sockstat'));
+    this.cache.set('sockstat', s);
+    return s;
+  }
+
+  /** Whether `file` was already read this cycle (then its method costs nothing). */
+  wasRead(file: 'sockstat' | 'sockstat6' | 'snmp' | 'tcp' | 'tcp6'): boolean {
+    return this.cache.has(file);
+  }
+
   /** Records that `file` lacks fields it always has; what could be read is still reported. */
   malformed(file: string, missing: string[]): void {
     this.problems.push(new MalformedError(this.path(file), `missing or invalid ${missing.join(', ')}`));
+  }
+
+  private table(file: string, t: TcpTable): TcpTable {
+    if (t.malformed > 0) this.malformed(file, [`${t.malformed} socket line(s)`]);
+    return t;
   }
 
   private memo<T>(name: string, load: () => T): T {

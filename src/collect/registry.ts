@@ -6,8 +6,10 @@ import { AnyCollectorPlugin } from './collector';
 import { snmp } from './snmp';
 import { sockstat } from './sockstat';
 import { snmpCounters } from './snmp-counters';
+import { orphans } from './orphans';
+import { tcpStates } from './tcp-states';
 
-export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, snmpCounters];
+export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, snmpCounters, orphans, tcpStates];
 
 /** Every metric sockpulse can emit: the collectors' (registry order), then the agent's own. */
 export function catalog(collectors: readonly AnyCollectorPlugin[] = COLLECTORS): MetricDef[] {

@@ -16,8 +16,8 @@ export interface CollectOutcome {
   errors: StageError[];
   /** Targets whose process left (or was replaced) between discovery and reading. */
   skipped: Target[];
-  /** Per collector: milliseconds over all targets, and errors, this cycle. */
-  collectors: Record<string, { ms: number; errors: number }>;
+  /** Per collector: milliseconds over all targets, errors, and targets it left without a value, this cycle. */
+  collectors: Record<string, { ms: number; errors: number; unresolved?: number }>;
 }
 
 /** An enabled collector, built from its plugin and resolved configuration. */
@@ -48,18 +48,42 @@ export class CollectStage {
     const out: CollectOutcome = { results: [], errors: [], skipped: [], collectors: {} };
     const time = this.collectors.map(() => 0);
     const errs = this.collectors.map(() => 0);
+    // One NetFiles per target for the whole cycle when a collector plans across targets (what the
+    // plan read is not read again); otherwise made and dropped target by target.
+    const shared = new Map<Target, NetFiles>();
+    const filesOf = (t: Target): NetFiles => {
+      let f = shared.get(t);
+      if (!f) shared.set(t, (f = new NetFiles(this.files, this.procRoot, t)));
+      return f;
+    };
+    this.collectors.forEach((c, i) => {
+      if (!c.collector.plan) return;
+      const t0 = performance.now();
+      try {
+        c.collector.plan(targets, filesOf);
+      } catch (err) {
+        errs[i]++;
+        out.errors.push({ stage: 'collect', code: errnoCode(err), message: `collector ${c.name}: ${err instanceof Error ? err.message : String(err)}`, subject: c.name });
+      } finally {
+        time[i] += performance.now() - t0;
+      }
+    });
     for (const target of targets) {
       try {
-        const samples = this.collectOne(target, out.errors, time, errs);
+        const samples = this.collectOne(target, filesOf(target), out.errors, time, errs);
         if (samples.length > 0) out.results.push({ target, samples });
       } catch (err) {
         this.files.forget(NetFiles.identity(target));
         if (err instanceof TargetGoneError) out.skipped.push(target);
         else out.errors.push(toError(err, target));
       }
+      shared.delete(target);
     }
     this.files.sweep(); // descriptors of targets not read this cycle release their namespaces
-    this.collectors.forEach((c, i) => (out.collectors[c.name] = { ms: Math.round(time[i] * 100) / 100, errors: errs[i] }));
+    this.collectors.forEach((c, i) => {
+      const unresolved = c.collector.unresolved?.();
+      out.collectors[c.name] = { ms: Math.round(time[i] * 100) / 100, errors: errs[i], ...(unresolved !== undefined ? { unresolved } : {}) };
+    });
     return out;
   }
 
@@ -68,8 +92,7 @@ export class CollectStage {
     this.files.closeAll();
   }
 
-  private collectOne(target: Target, errors: StageError[], time: number[], errs: number[]): Sample[] {
-    const files = new NetFiles(this.files, this.procRoot, target);
+  private collectOne(target: Target, files: NetFiles, errors: StageError[], time: number[], errs: number[]): Sample[] {
     const samples: Sample[] = [];
     for (let i = 0; i < this.collectors.length; i++) {
       const c = this.collectors[i];

@@ -68,8 +68,11 @@ export interface CycleStats {
   errors: number;
   /** Which discovery source produced the targets (auto resolves to docker or procfs). */
   discovery: string;
-  /** Per collector: milliseconds spent over all targets, and errors, this cycle. */
-  collectors: Record<string, { ms: number; errors: number }>;
+  /**
+   * Per collector: milliseconds spent over all targets, and errors, this cycle; `unresolved`, for
+   * collectors with a budget, the targets it left without a value (absent, not 0).
+   */
+  collectors: Record<string, { ms: number; errors: number; unresolved?: number }>;
 }
 
 /** Everything one cycle produced; every sink receives the same batch. */

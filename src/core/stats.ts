@@ -3,7 +3,7 @@
 import { TargetSamples } from './model';
 import { MetricDef } from './metrics';
 
-/** The six per-namespace statistics, in display order. `orphan` is only ever the host's. */
+/** The six per-namespace statistics, in display order (`orphan`: the namespace's own, from its socket tables). */
 export const CORE_STATS = ['established', 'inuse', 'timewait', 'orphan', 'total', 'udp'] as const;
 
 /** key → value for a target's namespace-scoped samples of one kind; host-wide ones are left out. */

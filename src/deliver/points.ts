@@ -58,6 +58,7 @@ function selfPoints(batch: Batch): Point[] {
     ...p('ticks_skipped', s.ticks_skipped),
     ...Object.entries(s.errors).flatMap(([stage, n]) => p('errors', n, { stage })),
     ...Object.entries(c.collectors).flatMap(([collector, k]) => p('collector.duration_ms', k.ms, { collector })),
+    ...Object.entries(c.collectors).flatMap(([collector, k]) => p('collector.unresolved', k.unresolved, { collector })),
     ...Object.entries(s.collector_errors).flatMap(([collector, n]) => p('collector.errors', n, { collector })),
     ...Object.entries(s.sinks).flatMap(([sink, k]) => [
       ...p('sink.sent', k.sent, { sink }),

@@ -2,7 +2,7 @@
 // (test/fixtures/proctree), for tests that need batches holding real kernel text's numbers.
 import * as path from 'path';
 import { Agent } from '../../src/schedule/tick';
-import { CollectStage } from '../../src/collect/stage';
+import { ActiveCollector, CollectStage, defaultCollectors } from '../../src/collect/stage';
 import { ProcfsDiscovery } from '../../src/discover/procfs';
 import { Logger, createLogger } from '../../src/core/log';
 import { Sink } from '../../src/core/model';
@@ -17,13 +17,21 @@ export interface PipelineOptions {
   log?: Logger;
   cycleTimeoutMs?: number;
   procRoot?: string;
+  /** The collectors (default: those on by default). */
+  collectors?: ActiveCollector[];
 }
+
+/**
+ * The default collectors but orphans: for the sink suites that pin every line they send, written
+ * before the orphans collector; its gauge is one more per target, sent like any other gauge.
+ */
+export const WITHOUT_ORPHANS = (): ActiveCollector[] => defaultCollectors().filter((c) => c.name !== 'orphans');
 
 export function fixturePipeline(o: PipelineOptions = {}): Agent {
   const procRoot = o.procRoot ?? FIXTURE_ROOT;
   return new Agent({
     discovery: new ProcfsDiscovery({ procRoot, copyLabels: [], filter: () => true, hasIncludeFilter: false }),
-    collect: new CollectStage(procRoot),
+    collect: new CollectStage(procRoot, o.collectors ?? defaultCollectors()),
     sinks: o.sinks ?? [],
     log: o.log ?? createLogger('silent'),
     hostname: 'fixture-host',

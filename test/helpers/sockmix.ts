@@ -47,6 +47,19 @@ export interface Mix {
   udp6?: number;
   /** AF_UNIX socketpairs: 2 sockets each (only `total` sees them). */
   unix?: number;
+  /**
+   * Orphans in FIN_WAIT1 (the client closed with unsent data to a server that never reads): 1
+   * orphan + 1 ESTABLISHED server each. They live ~50 s (8 zero-window probes), then the kernel
+   * aborts them: read them soon.
+   */
+  orphan4?: number;
+  orphan6?: number;
+  /** Orphans in LAST_ACK (the server closed with unsent data): 1 orphan + 1 FIN_WAIT2 client (fd kept) each; ~50 s. */
+  lastack4?: number;
+  /** Orphans in FIN_WAIT2 kept as full sockets (TCP_LINGER2 120 s): 1 orphan + 1 CLOSE_WAIT server each; 60 s. */
+  fw2orphan4?: number;
+  /** FIN_WAIT2 closed with the default linger: a timewait socket (not an orphan, counted in tw) + 1 CLOSE_WAIT server each. */
+  fw2tw4?: number;
 }
 
 export interface ExpectedStats {
@@ -79,7 +92,7 @@ export const SOCKMIX_IN_IMAGE = '/bin/sockmix';
 
 const KEYS: Array<keyof Mix> = [
   'listen4', 'listen6', 'estab4', 'estab6', 'timewait4', 'timewait6',
-  'closewait4', 'closewait6', 'udp4', 'udp6', 'unix',
+  'closewait4', 'closewait6', 'udp4', 'udp6', 'unix', 'orphan4', 'orphan6', 'lastack4', 'fw2orphan4', 'fw2tw4',
 ];
 
 /** Command-line arguments for sockmix (kinds with a count > 0 only). */
@@ -102,15 +115,18 @@ function closeWaitInCurrEstab(release = os.release()): boolean {
 /** Exactly what the kernel shows in the namespace once sockmix printed "ready". */
 export function expectedStats(mix: Mix, where: NsKind = 'netns'): ExpectedStats {
   const n = (k: keyof Mix) => mix[k] ?? 0;
-  const tcp4 = n('listen4') + 2 * n('estab4') + 2 * n('closewait4');
-  const tcp6 = n('listen6') + 2 * n('estab6') + 2 * n('closewait6');
+  // An orphan is still a struct sock: it counts in inuse and in `sockets: used` (the kernel counts
+  // socks, not files), but not in CurrEstab. A timewait socket counts in none of them (measured).
+  const orphanPairs4 = n('orphan4') + n('lastack4') + n('fw2orphan4');
+  const tcp4 = n('listen4') + 2 * n('estab4') + 2 * n('closewait4') + 2 * orphanPairs4 + n('fw2tw4');
+  const tcp6 = n('listen6') + 2 * n('estab6') + 2 * n('closewait6') + 2 * n('orphan6');
   const udp4 = n('udp4');
   const udp6 = n('udp6');
-  const closeWait = closeWaitInCurrEstab() ? n('closewait4') + n('closewait6') : 0;
+  const closeWait = closeWaitInCurrEstab() ? n('closewait4') + n('closewait6') + n('fw2orphan4') + n('fw2tw4') : 0;
   return {
-    established: 2 * (n('estab4') + n('estab6')) + closeWait,
+    established: 2 * (n('estab4') + n('estab6')) + n('orphan4') + n('orphan6') + closeWait,
     inuse: tcp4 + tcp6,
-    timewait: n('timewait4') + n('timewait6'),
+    timewait: n('timewait4') + n('timewait6') + n('fw2tw4'),
     total: BASELINE_TOTAL[where] + tcp4 + tcp6 + udp4 + udp6 + 2 * n('unix'),
     udp: udp4 + udp6,
     tcp4_inuse: tcp4,
@@ -118,4 +134,9 @@ export function expectedStats(mix: Mix, where: NsKind = 'netns'): ExpectedStats 
     udp4_inuse: udp4,
     udp6_inuse: udp6,
   };
+}
+
+/** Orphaned TCP sockets the mix leaves in its namespace (what sockstat's host-wide `TCP: orphan` grows by). */
+export function expectedOrphans(mix: Mix): number {
+  return (mix.orphan4 ?? 0) + (mix.orphan6 ?? 0) + (mix.lastack4 ?? 0) + (mix.fw2orphan4 ?? 0);
 }

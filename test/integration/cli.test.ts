@@ -371,13 +371,15 @@ describeDocker('sockpulse --once on a Docker host', () => {
 
     const hosts = doc.targets.filter((t) => t.scope === 'host');
     expect(hosts).toHaveLength(1);
-    expect(hosts[0].stats.orphan).toBe(doc.host_wide.orphan);
+    expect(typeof hosts[0].stats.orphan).toBe('number'); // the host namespace's own; host_wide.orphan is the whole host's
 
     const t = doc.targets.find((x) => x.containers.some((k) => k.id === c.id))!;
     expect(t).toMatchObject({ pid: c.pid, scope: 'container', containers: [{ id: c.id, name: c.name, image: 'sockpulse-test:latest' }] });
     expect(t.netns).toBe(Number(/\d+/.exec(fs.readlinkSync(`/proc/${c.pid}/ns/net`))![0]));
     const e = expectedStats(mix, 'docker');
-    expect(t.stats).toEqual({ established: e.established, inuse: e.inuse, timewait: e.timewait, orphan: null, total: e.total, udp: e.udp });
+    // Docker discovery: a handful of targets, all read within the orphans budget even while another
+    // suite holds orphans: the container's count (the mix has none) is exact.
+    expect(t.stats).toEqual({ established: e.established, inuse: e.inuse, timewait: e.timewait, orphan: 0, total: e.total, udp: e.udp });
   });
 
   it('prints one table line per namespace', () => {
@@ -385,6 +387,6 @@ describeDocker('sockpulse --once on a Docker host', () => {
     expect(r.status).toBe(0);
     const line = r.stdout.split('\n').find((l) => l.endsWith(` ${c.name}`))!;
     const e = expectedStats(mix, 'docker');
-    expect(line.split(/\s+/).slice(2, 9)).toEqual(['container', e.established, e.inuse, e.timewait, '-', e.total, e.udp].map(String));
+    expect(line.split(/\s+/).slice(2, 9)).toEqual(['container', e.established, e.inuse, e.timewait, 0, e.total, e.udp].map(String));
   });
 });

@@ -4,7 +4,7 @@
 import * as http from 'http';
 import * as net from 'net';
 import { Writable } from 'stream';
-import { fixturePipeline } from '../helpers/pipeline';
+import { WITHOUT_ORPHANS, fixturePipeline } from '../helpers/pipeline';
 import { resolveSection, sinkContext } from '../helpers/sinks';
 import { falcon } from '../../src/deliver/falcon/plugin';
 import { createLogger } from '../../src/core/log';
@@ -24,7 +24,7 @@ const settings = (url: string, over: FalconSettings = {}) => ({
 });
 
 /** The real pipeline: procfs discovery and collection of the fixture tree. */
-const pipeline = (sinks: Sink[], stats: SelfStats, cycleTimeoutMs: number) => fixturePipeline({ sinks, stats, cycleTimeoutMs });
+const pipeline = (sinks: Sink[], stats: SelfStats, cycleTimeoutMs: number) => fixturePipeline({ sinks, stats, cycleTimeoutMs, collectors: WITHOUT_ORPHANS() });
 
 /** The pipeline delivering to a FalconSink, whose debug log is kept in `lines`. */
 function setup(url: string, over: FalconSettings = {}, cycleTimeoutMs = 3000) {

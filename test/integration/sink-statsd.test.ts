@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { fixturePipeline } from '../helpers/pipeline';
+import { WITHOUT_ORPHANS, fixturePipeline } from '../helpers/pipeline';
 import { resolveSection, sinkContext } from '../helpers/sinks';
 import { statsd } from '../../src/deliver/statsd/plugin';
 import { Batch, Sink } from '../../src/core/model';
@@ -33,7 +33,7 @@ function sink(over: StatsdSettings, stats = new SelfStats()) {
 }
 
 const pipeline = (sinkList: Sink[], stats: SelfStats, cycleTimeoutMs = 3000) =>
-  fixturePipeline({ sinks: sinkList, cycleTimeoutMs, stats });
+  fixturePipeline({ sinks: sinkList, cycleTimeoutMs, stats, collectors: WITHOUT_ORPHANS() });
 
 /** One cycle of the fixture tree; what depends on the machine is pinned. */
 async function fixtureBatch(): Promise<Batch> {

@@ -68,7 +68,7 @@ describe('systemd/sockpulse.service', () => {
 });
 
 interface Doc {
-  cycle: Record<string, number | string>;
+  cycle: Record<string, number | string> & { collectors: Record<string, { unresolved?: number }> };
   targets: { netns: number; pid: number; scope: string; containers: { id: string }[]; stats: Record<string, number | null> }[];
   errors: { stage: string; code: string; message: string }[];
 }
@@ -151,7 +151,12 @@ describeDocker('the agent as the unit runs it: unprivileged user, CAP_SYS_PTRACE
     expect(mine!.netns).toBe(theirs!.netns);
     expect(mine!.stats).toEqual(theirs!.stats);
     const e = expectedStats(mix, 'docker');
-    expect(mine!.stats).toEqual({ established: e.established, inuse: e.inuse, timewait: e.timewait, orphan: null, total: e.total, udp: e.udp });
+    // procfs discovery reads every namespace of the host: while another suite holds orphans, one
+    // cycle may leave this one unresolved within the orphans budget (absent, and counted).
+    const { orphan, ...rest } = mine!.stats;
+    expect(rest).toEqual({ established: e.established, inuse: e.inuse, timewait: e.timewait, total: e.total, udp: e.udp });
+    if (orphan === null) expect(doc.cycle.collectors.orphans.unresolved).toBeGreaterThan(0);
+    else expect(orphan).toBe(0);
   });
 
   it('without the capability exits 1 with one error that says what to grant', () => {
@@ -187,7 +192,7 @@ describeDocker('the agent as the unit runs it: unprivileged user, CAP_SYS_PTRACE
     expect(mine).toMatchObject({ pid: c.pid, scope: 'container', netns: ours(root)!.netns });
     expect(mine!.stats).toEqual(ours(root)!.stats);
     const e = expectedStats(mix, 'docker');
-    expect(mine!.stats).toEqual({ established: e.established, inuse: e.inuse, timewait: e.timewait, orphan: null, total: e.total, udp: e.udp });
+    expect(mine!.stats).toEqual({ established: e.established, inuse: e.inuse, timewait: e.timewait, orphan: 0, total: e.total, udp: e.udp });
 
     // And the group is what grants it: without membership the socket refuses the user.
     sh('chgrp', String(sockStat.gid), socket);

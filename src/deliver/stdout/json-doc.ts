@@ -1,6 +1,7 @@
 // The JSON document of one cycle (`--once --format json`): a public interface, documented in
-// the README. Absent values are null, never 0. The kernel's orphan count is host-wide: it is the
-// host target's `orphan` (and `host_wide.orphan`); every other target's `orphan` is null.
+// the README. Absent values are null, never 0. Each target's `orphan` is its own namespace's count
+// (the orphans collector; the host target's is the host namespace's own); the kernel's host-wide
+// count is `host_wide.orphan`.
 import { Batch } from '../../core/model';
 import { MetricDef } from '../../core/metrics';
 import { CORE_STATS, hostWideKeys, hostWideValues, namespaceValues } from '../../core/stats';
@@ -15,7 +16,7 @@ export function batchDocument(batch: Batch, catalog: readonly MetricDef[]): obje
     host_wide: Object.fromEntries(hostWideKeys(catalog).map((k) => [k, hostWide.get(k) ?? null])),
     targets: batch.results.map((r) => {
       const v = namespaceValues(r);
-      if (r.target.scope === 'host' && hostWide.has('orphan')) v.set('orphan', hostWide.get('orphan')!);
+      const more = [...v].filter(([k]) => !(CORE_STATS as readonly string[]).includes(k));
       return {
         netns: r.target.netns,
         pid: r.target.pid,
@@ -24,6 +25,7 @@ export function batchDocument(batch: Batch, catalog: readonly MetricDef[]): obje
         labels: r.target.labels,
         ...(r.target.ips ? { ips: r.target.ips } : {}),
         stats: Object.fromEntries(CORE_STATS.map((k) => [k, v.get(k) ?? null])),
+        ...(more.length > 0 ? { gauges: Object.fromEntries(more) } : {}),
         counters: Object.fromEntries(namespaceValues(r, 'counter')),
       };
     }),

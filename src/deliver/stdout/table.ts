@@ -9,7 +9,7 @@ export function renderTable(batch: Batch, catalog: readonly MetricDef[]): string
   const hostWide = hostWideValues(batch.results);
   const rows = batch.results.map((r) => {
     const v = namespaceValues(r);
-    const stat = (k: string): string => String((k === 'orphan' && r.target.scope === 'host' ? hostWide.get(k) : v.get(k)) ?? '-');
+    const stat = (k: string): string => String(v.get(k) ?? '-');
     return [String(r.target.netns), String(r.target.pid), r.target.scope, ...CORE_STATS.map(stat), displayName(r.target)];
   });
   const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
