@@ -43,6 +43,13 @@ export function registerFormats(): void {
     coerce: Number,
   });
   convict.addFormat({
+    name: 'non-negative-int',
+    validate(v: unknown) {
+      if (!Number.isInteger(v) || (v as number) < 0) throw new Error('must be a whole number ≥ 0');
+    },
+    coerce: Number,
+  });
+  convict.addFormat({
     name: 'non-negative-number',
     validate(v: unknown) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error('must be a number ≥ 0');

@@ -68,8 +68,8 @@ export interface CycleStats {
   errors: number;
   /** Which discovery source produced the targets (auto resolves to docker or procfs). */
   discovery: string;
-  /** Per collector: milliseconds spent over all targets, and errors, this cycle. */
-  collectors: Record<string, { ms: number; errors: number }>;
+  /** Per collector: milliseconds spent over all targets, errors, series made, and series the `max_series` budget dropped, this cycle. */
+  collectors: Record<string, { ms: number; errors: number; series: number; dropped: number }>;
 }
 
 /** Everything one cycle produced; every sink receives the same batch. */
@@ -172,5 +172,7 @@ export interface SelfSnapshot {
   errors: { discover: number; collect: number; deliver: number };
   /** Errors per collector since start. */
   collector_errors: Record<string, number>;
+  /** Series per collector the `max_series` budget dropped since start. */
+  collector_series_dropped: Record<string, number>;
   sinks: Record<string, SinkCounters>;
 }

@@ -99,7 +99,7 @@ describe('registries', () => {
       ['EUNDECLARED', 'collector liar: emitted rogue, which it did not declare'],
       ['EUNDECLARED', 'collector wrong_scope: emitted the host-wide rogue for a container target'],
     ]);
-    expect(out.collectors).toEqual({ liar: { ms: expect.any(Number), errors: 1 }, wrong_scope: { ms: expect.any(Number), errors: 1 } });
+    expect(out.collectors).toEqual({ liar: { ms: expect.any(Number), errors: 1, series: 0, dropped: 0 }, wrong_scope: { ms: expect.any(Number), errors: 1, series: 0, dropped: 0 } });
   });
 
   it('two plugins declaring the same key is refused when the schema is assembled', () => {
