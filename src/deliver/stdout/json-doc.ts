@@ -24,6 +24,8 @@ export function batchDocument(batch: Batch, catalog: readonly MetricDef[]): obje
         labels: r.target.labels,
         ...(r.target.ips ? { ips: r.target.ips } : {}),
         stats: Object.fromEntries(CORE_STATS.map((k) => [k, v.get(k) ?? null])),
+        // The namespace's other gauges (conntrack_entries, …): present when read, left out when absent.
+        gauges: Object.fromEntries([...v].filter(([k]) => !(CORE_STATS as readonly string[]).includes(k))),
         counters: Object.fromEntries(namespaceValues(r, 'counter')),
       };
     }),
