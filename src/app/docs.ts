@@ -7,6 +7,7 @@ import { configReference } from '../config/reference';
 import { exampleConfig } from '../config/example';
 import { metricsReference } from './metrics-reference';
 import { seriesReference } from './series-reference';
+import { kernelScopeReference } from './kernel-scope-reference';
 import { packageRoot } from './package-root';
 
 export const README = path.join(packageRoot(), 'README.md');
@@ -16,6 +17,7 @@ export const SECTIONS: Record<string, () => string> = {
   'config-reference': configReference,
   'metrics-reference': metricsReference,
   'series-reference': seriesReference,
+  'kernel-scope': kernelScopeReference,
 };
 
 export function section(text: string, name: string): string | undefined {
