@@ -3,6 +3,7 @@
 // columns), the host-wide table limit on the host only, and absent (not 0) without the module.
 import * as fs from 'fs';
 import * as path from 'path';
+import fc from 'fast-check';
 import { parseConntrackStat } from '../../src/procfs/nf-conntrack';
 import { conntrack } from '../../src/collect/conntrack';
 import { CollectStage, activeCollector } from '../../src/collect/stage';
@@ -40,6 +41,21 @@ describe('parseConntrackStat', () => {
 
   it('leaves a column the kernel does not print out', () => {
     expect(parseConntrackStat(NO_RESTART)!.counters).not.toHaveProperty('search_restart');
+  });
+
+  it('any file printed the kernel\'s way parses to its entries and per-column sums', () => {
+    const u32 = fc.integer({ min: 0, max: 0xffffffff });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 16 }), u32, fc.array(fc.array(u32, { minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 8 }), (n, entries, rows) => {
+        const names = ['entries', ...Array.from({ length: n }, (_, i) => `c${i}`)];
+        const hex = (v: number): string => v.toString(16).padStart(8, '0');
+        const text = `${names.join(' ')}\n${rows.map((r) => `${hex(entries)}  ${r.slice(0, n).map(hex).join(' ')}\n`).join('')}`;
+        const s = parseConntrackStat(text)!;
+        expect(s.entries).toBe(entries);
+        expect(s.cpus).toBe(rows.length);
+        names.slice(1).forEach((name, i) => expect(s.counters[name]).toBe(rows.reduce((sum, r) => sum + r[i], 0)));
+      }),
+    );
   });
 
   it.each([
