@@ -79,6 +79,21 @@ describe('the budget in the collect stage and the agent', () => {
   const tree = makeProcTree([1, 2, 3].map((i) => ({ pid: 300 + i, netns: 4026532300 + i, scope: 'container' as const, net: { sockstat: 'sockets: used 1\n' } })));
   afterAll(() => tree.remove());
 
+  it('logs each collector notice once, with the collector\'s name', async () => {
+    const said = ['conntrack module not loaded'];
+    const talker: CollectorPlugin<void> = { ...plugin('talker', one, 50), create: () => ({ collect: () => [], takeNotices: () => said.splice(0) }) };
+    const infos: unknown[][] = [];
+    const log = { warn: () => undefined, info: (...a: unknown[]) => infos.push(a), debug: () => undefined, error: () => undefined } as unknown as Logger;
+    const agent = new Agent({
+      discovery: { name: 'fixed', discover: async () => ({ targets: tree.targets, errors: [], source: 'fixed', skipped: 0 }) },
+      collect: new CollectStage(tree.dir, [activeCollector(talker)]), sinks: [], log, hostname: 'h', interval: { period: 60, fixed: true }, cycleTimeoutMs: 5000,
+    });
+    await agent.runCycle(new Date(0));
+    await agent.runCycle(new Date(60_000));
+    expect(infos).toEqual([[{ collector: 'talker' }, 'conntrack module not loaded']]);
+    await agent.close();
+  });
+
   it('drops, counts in the cycle and the self-metrics, and logs once', async () => {
     const stage = new CollectStage(tree.dir, [activeCollector(plugin('high', one, 80)), activeCollector(plugin('low', two, 20))], 4);
     const warnings: unknown[][] = [];
