@@ -107,7 +107,7 @@ export function figures(env: Env, rows: SizeResult[]): string {
       `Worker RSS before loading the agent's modules: ${f1(rows[0]?.rssBeforeLoadMB ?? 0)} MB. ` +
       `Spawning the namespaces took ${rows.map((r) => `${f0(r.spawnMs)} ms up to ${r.n}`).join(', ')}. ` +
       'Bare syscalls (medians, `bench/floor.ts`, a separate process right after the worker): "scan" = readdir /proc + readlink ns/net of every pid, ' +
-      '"files" = open/read/close of sockstat, sockstat6, snmp + readlink ns/net per namespace — the same reads the collect stage makes, without parsing.',
+      '"files" = open/read/close of sockstat, sockstat6, snmp (and stat/nf_conntrack when the module is loaded) + readlink ns/net per namespace — the same reads the collect stage makes, without parsing.',
     '',
     `Targets at ${at} namespaces:`,
     '',

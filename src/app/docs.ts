@@ -6,6 +6,8 @@ import * as path from 'path';
 import { configReference } from '../config/reference';
 import { exampleConfig } from '../config/example';
 import { metricsReference } from './metrics-reference';
+import { seriesReference } from './series-reference';
+import { kernelScopeReference } from './kernel-scope-reference';
 import { packageRoot } from './package-root';
 
 export const README = path.join(packageRoot(), 'README.md');
@@ -14,6 +16,8 @@ export const EXAMPLE_CONFIG = path.join(packageRoot(), 'config', 'sockpulse.exam
 export const SECTIONS: Record<string, () => string> = {
   'config-reference': configReference,
   'metrics-reference': metricsReference,
+  'series-reference': seriesReference,
+  'kernel-scope': kernelScopeReference,
 };
 
 export function section(text: string, name: string): string | undefined {

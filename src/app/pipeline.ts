@@ -50,7 +50,7 @@ export function tryBuild(r: Resolved, log: Logger, stats: SelfStats, once: boole
 export function buildAgent(r: Resolved, log: Logger, stats: SelfStats, sinks: Sink[]): Agent {
   return new Agent({
     discovery: createDiscovery(r.discovery, log),
-    collect: new CollectStage(r.procRoot, r.collectors),
+    collect: new CollectStage(r.procRoot, r.collectors, r.maxSeries),
     sinks,
     log,
     hostname: r.hostname,

@@ -15,6 +15,11 @@ export interface Collector {
   collect(target: Target, files: NetFiles): Sample[];
   /** Optional: targets this collector left without a value this cycle (over budget), for the self-metrics. */
   unresolved?(): number;
+  /**
+   * What the collector has to say once (a kernel that says less, a module not loaded): taken by
+   * the collect stage after each cycle and logged by the agent. Each message is returned once.
+   */
+  takeNotices?(): string[];
 }
 
 /**
@@ -27,6 +32,16 @@ export interface CollectorPlugin<C = unknown> {
   /** One line for the configuration reference: what it reads. */
   doc: string;
   defaultEnabled: boolean;
+  /**
+   * Which collectors' series a `max_series` budget drops first: the lowest priority first (see
+   * collect/series-budget.ts). Default DEFAULT_PRIORITY.
+   */
+  priority?: number;
+  /**
+   * For the series reference, when the count is not one per declared metric: the series it makes
+   * in each namespace, and those it adds on the host target (host-wide numbers).
+   */
+  series?: { namespace?: string; host?: string };
   metrics: readonly MetricDef[];
   config?: Omit<ConfigSection<C>, 'path'>;
   create(cfg: C): Collector;
@@ -34,3 +49,6 @@ export interface CollectorPlugin<C = unknown> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyCollectorPlugin = CollectorPlugin<any>;
+
+/** The priority of a collector that declares none. */
+export const DEFAULT_PRIORITY = 50;

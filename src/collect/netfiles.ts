@@ -73,6 +73,20 @@ export class NetFiles {
     return this.cache.has(file);
   }
 
+  /** The text of an optional file under net/ (`stat/nf_conntrack`); undefined when it does not exist. */
+  optionalText(file: string): string | undefined {
+    return this.memo(`text:${file}`, () => this.optional(file));
+  }
+
+  /**
+   * The text of a file of the proc root itself (`sys/net/netfilter/nf_conntrack_max`), read through
+   * this target's kept descriptors; undefined when it does not exist. /proc/sys shows the reading
+   * process's own namespace, whatever the target: only for host-wide values.
+   */
+  rootText(rel: string): string | undefined {
+    return unlessGone(() => this.files.read(`${this.procRoot}/${rel}`, NetFiles.identity(this.target)));
+  }
+
   /** Records that `file` lacks fields it always has; what could be read is still reported. */
   malformed(file: string, missing: string[]): void {
     this.problems.push(new MalformedError(this.path(file), `missing or invalid ${missing.join(', ')}`));

@@ -8,8 +8,9 @@ import { sockstat } from './sockstat';
 import { snmpCounters } from './snmp-counters';
 import { orphans } from './orphans';
 import { tcpStates } from './tcp-states';
+import { conntrack } from './conntrack';
 
-export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, snmpCounters, orphans, tcpStates];
+export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, snmpCounters, orphans, tcpStates, conntrack];
 
 /** Every metric sockpulse can emit: the collectors' (registry order), then the agent's own. */
 export function catalog(collectors: readonly AnyCollectorPlugin[] = COLLECTORS): MetricDef[] {

@@ -12,6 +12,7 @@ export const snmp: CollectorPlugin<void> = {
   name: 'snmp',
   doc: 'established connections (snmp Tcp: CurrEstab)',
   defaultEnabled: true,
+  priority: 90,
   metrics: [established],
   create: () => ({
     collect(_target, files) {

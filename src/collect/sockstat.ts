@@ -6,11 +6,16 @@
 // `host`-scoped, so the collect stage keeps them on the host target only and no container ever
 // appears to own them. `tw` covers IPv4 and IPv6 (sockstat6 has no tw field); TCP6/UDP6 `inuse`
 // are IPv6 only and must be added to the IPv4 line.
+// On kernels older than 4.11 (`tw`) and 4.16 (`sockets: used`) those two are host-wide too
+// (collect/kernel-scope.ts): they are then reported like orphan, once on the host target under
+// host-wide definitions of the same key, and are absent for every container.
+import * as os from 'os';
 import { MetricDef, hostGauge, kernelPageSize, namespaceGauge } from '../core/metrics';
 import { Sample } from '../core/model';
 import { Sockstat } from '../procfs/sockstat';
-import { CollectorPlugin } from './collector';
+import { Collector, CollectorPlugin } from './collector';
 import { sumParts } from './fields';
+import { kernelScope } from './kernel-scope';
 
 const inuse = namespaceGauge({
   key: 'inuse', falcon: 'inuse', prom: 'sockpulse_tcp_inuse', otel: 'sockpulse.tcp.inuse', unit: '{socket}',
@@ -27,6 +32,14 @@ const total = namespaceGauge({
 const udp = namespaceGauge({
   key: 'udp', falcon: 'udp.inuse', prom: 'sockpulse_udp_inuse', otel: 'sockpulse.udp.inuse', unit: '{socket}',
   help: 'UDP sockets in use, IPv4+IPv6', source: 'sockstat UDP: inuse + sockstat6 UDP6: inuse',
+});
+const hostTimewait = hostGauge({
+  key: 'timewait', falcon: 'host.timewait', prom: 'sockpulse_host_tcp_timewait', otel: 'sockpulse.host.tcp.timewait', unit: '{socket}',
+  help: 'TCP sockets in TIME_WAIT, whole host (kernels before 4.11 only)', source: 'sockstat TCP: tw (host-wide before Linux 4.11)',
+});
+const hostTotal = hostGauge({
+  key: 'total', falcon: 'host.total', prom: 'sockpulse_host_sockets_used', otel: 'sockpulse.host.sockets.used', unit: '{socket}',
+  help: 'Sockets of every family in use, whole host (kernels before 4.16 only)', source: 'sockstat sockets: used (host-wide before Linux 4.16)',
 });
 const orphan = hostGauge({
   key: 'orphan', falcon: 'host.orphaned', prom: 'sockpulse_host_tcp_orphans', otel: 'sockpulse.host.tcp.orphans', unit: '{socket}',
@@ -49,8 +62,19 @@ export const sockstat: CollectorPlugin<void> = {
   name: 'sockstat',
   doc: 'TCP sockets in use and in TIME_WAIT, sockets of every family, UDP sockets; host-wide orphans and memory (sockstat, sockstat6)',
   defaultEnabled: true,
-  metrics: [inuse, timewait, total, udp, orphan, tcpAlloc, tcpMem, udpMem],
-  create: () => ({
+  priority: 90,
+  series: { namespace: '4 (3 before Linux 4.16, 2 before 4.11)', host: '4 (5 before Linux 4.16, 6 before 4.11)' },
+  metrics: [inuse, timewait, total, udp, orphan, tcpAlloc, tcpMem, udpMem, hostTimewait, hostTotal],
+  create: () => sockstatCollector(os.release()),
+};
+
+/** The collector for a kernel release (os.release(); tests give others). */
+export function sockstatCollector(release: string): Collector {
+  const scope = kernelScope(release);
+  const hostWide = new Set(scope.hostWide.map((b) => b.key));
+  const notices = scope.notice ? [scope.notice] : [];
+  return {
+    takeNotices: () => notices.splice(0),
     collect(target, files) {
       const v4 = files.sockstat();
       const v6 = files.sockstat6();
@@ -67,8 +91,13 @@ export const sockstat: CollectorPlugin<void> = {
       };
 
       put(inuse, sumParts(field(v4, 'TCP', 'inuse'), v6, field(v6, 'TCP6', 'inuse')));
-      put(timewait, field(v4, 'TCP', 'tw'));
-      put(total, field(v4, 'sockets', 'used'));
+      // A field host-wide on this kernel: the host-wide definition on the host target, nothing on a container.
+      const own = (key: string, perNs: MetricDef, host: MetricDef, value: number | undefined): void => {
+        if (!hostWide.has(key)) put(perNs, value);
+        else if (target.scope === 'host') put(host, value);
+      };
+      own('timewait', timewait, hostTimewait, field(v4, 'TCP', 'tw'));
+      own('total', total, hostTotal, field(v4, 'sockets', 'used'));
       put(udp, sumParts(field(v4, 'UDP', 'inuse'), v6, field(v6, 'UDP6', 'inuse')));
       if (target.scope === 'host') {
         put(orphan, field(v4, 'TCP', 'orphan'));
@@ -79,5 +108,5 @@ export const sockstat: CollectorPlugin<void> = {
       if (missing.length > 0) files.malformed(missing.some((m) => m.includes('(6)')) ? 'sockstat6' : 'sockstat', missing);
       return out;
     },
-  }),
-};
+  };
+}

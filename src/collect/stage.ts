@@ -8,7 +8,8 @@ import { MetricDef } from '../core/metrics';
 import { ProcReader, errnoCode, isGone, netnsInode } from '../procfs/read';
 import { KeptFiles } from '../procfs/kept';
 import { NetFiles } from './netfiles';
-import { AnyCollectorPlugin, Collector } from './collector';
+import { AnyCollectorPlugin, Collector, DEFAULT_PRIORITY } from './collector';
+import { applySeriesBudget } from './series-budget';
 import { COLLECTORS } from './registry';
 
 export interface CollectOutcome {
@@ -16,8 +17,13 @@ export interface CollectOutcome {
   errors: StageError[];
   /** Targets whose process left (or was replaced) between discovery and reading. */
   skipped: Target[];
-  /** Per collector: milliseconds over all targets, errors, and targets it left without a value, this cycle. */
-  collectors: Record<string, { ms: number; errors: number; unresolved?: number }>;
+  /**
+   * Per collector: milliseconds over all targets, errors, series made and series the budget
+   * dropped, and targets it left without a value (time budget), this cycle.
+   */
+  collectors: Record<string, { ms: number; errors: number; series: number; dropped: number; unresolved?: number }>;
+  /** What collectors had to say once (see Collector.takeNotices). */
+  notices: { collector: string; message: string }[];
 }
 
 /** An enabled collector, built from its plugin and resolved configuration. */
@@ -25,10 +31,11 @@ export interface ActiveCollector {
   name: string;
   collector: Collector;
   declared: ReadonlySet<MetricDef>;
+  priority: number;
 }
 
 export function activeCollector(plugin: AnyCollectorPlugin, cfg?: unknown): ActiveCollector {
-  return { name: plugin.name, collector: plugin.create(cfg), declared: new Set(plugin.metrics) };
+  return { name: plugin.name, collector: plugin.create(cfg), declared: new Set(plugin.metrics), priority: plugin.priority ?? DEFAULT_PRIORITY };
 }
 
 /** The collectors that are on by default, with no configuration (tests, benchmarks). */
@@ -42,10 +49,12 @@ export class CollectStage {
   constructor(
     private readonly procRoot: string,
     private readonly collectors: readonly ActiveCollector[] = defaultCollectors(),
+    /** Most series one cycle may produce (`max_series`); 0: no limit. */
+    private readonly maxSeries = 0,
   ) {}
 
   run(targets: Target[]): CollectOutcome {
-    const out: CollectOutcome = { results: [], errors: [], skipped: [], collectors: {} };
+    const out: CollectOutcome = { results: [], errors: [], skipped: [], collectors: {}, notices: [] };
     const time = this.collectors.map(() => 0);
     const errs = this.collectors.map(() => 0);
     // One NetFiles per target for the whole cycle when a collector plans across targets (what the
@@ -80,9 +89,17 @@ export class CollectStage {
       shared.delete(target);
     }
     this.files.sweep(); // descriptors of targets not read this cycle release their namespaces
+    const count = applySeriesBudget(out.results, this.collectors, this.maxSeries);
     this.collectors.forEach((c, i) => {
       const unresolved = c.collector.unresolved?.();
-      out.collectors[c.name] = { ms: Math.round(time[i] * 100) / 100, errors: errs[i], ...(unresolved !== undefined ? { unresolved } : {}) };
+      out.collectors[c.name] = {
+        ms: Math.round(time[i] * 100) / 100,
+        errors: errs[i],
+        series: count.series[c.name],
+        dropped: count.dropped[c.name],
+        ...(unresolved !== undefined ? { unresolved } : {}),
+      };
+      for (const message of c.collector.takeNotices?.() ?? []) out.notices.push({ collector: c.name, message });
     });
     return out;
   }

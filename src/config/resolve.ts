@@ -23,6 +23,8 @@ export interface Resolved {
   procRoot: string;
   copyLabels: readonly string[];
   discovery: DiscoverySpec;
+  /** Most series one cycle may produce; 0: no limit. */
+  maxSeries: number;
   /** Enabled collectors, in registry order. */
   collectors: ActiveCollector[];
   /** Every metric the registered collectors and the agent can emit (enabled or not: a stable reference). */
@@ -76,6 +78,7 @@ export function resolveSettings(s: Raw, env: Env, r: Registries = REGISTRIES): R
     collectors: r.collectors
       .filter((c) => s.collectors[c.name].enabled)
       .map((c) => activeCollector(c, c.config?.resolve(at(s, `collectors.${c.name}`), env))),
+    maxSeries: s.max_series,
     catalog: catalog(r.collectors),
     sinks: r.sinks.map((p): SinkSpec => {
       const raw = at(s, p.config.path);

@@ -53,6 +53,12 @@ export function buildSchema(r: Registries = REGISTRIES): SectionSchema {
       default: 0,
       env: 'SOCKPULSE_CYCLE_TIMEOUT',
     },
+    max_series: {
+      doc: 'Most series one cycle may produce, over every namespace and collector; beyond it the lowest-priority collectors\' excess is dropped (counted in collector.series_dropped, logged once). 0: no limit. See "Series per namespace".',
+      format: 'non-negative-int',
+      default: 0,
+      env: 'SOCKPULSE_MAX_SERIES',
+    },
     hostname: {
       doc: 'Host name reported with every batch; empty means the machine\'s host name (in Kubernetes set it from the node name).',
       format: String,

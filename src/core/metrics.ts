@@ -77,6 +77,8 @@ export const AGENT_METRICS: readonly MetricDef[] = [
   { ...agent('collector.duration_ms', 'gauge', 's', 'Time one collector spent over all namespaces in the last cycle'), prom: 'sockpulse_agent_collector_duration_seconds', otel: 'sockpulse.agent.collector.duration', toBaseUnit: 0.001 },
   agent('collector.errors', 'counter', '{error}', 'Errors of one collector since start'),
   agent('collector.unresolved', 'gauge', '{target}', 'Namespaces a budgeted collector left without a value in the last cycle (absent, not 0)'),
+  agent('collector.series', 'gauge', '{series}', 'Series one collector made in the last cycle, before the max_series budget'),
+  agent('collector.series_dropped', 'counter', '{series}', 'Series of one collector the max_series budget dropped since start'),
   agent('sink.sent', 'counter', '{point}', 'Points a sink delivered'),
   agent('sink.retried', 'counter', '{attempt}', 'Delivery attempts a sink retried'),
   agent('sink.dropped', 'counter', '{point}', 'Points a sink dropped, by reason'),

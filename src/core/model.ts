@@ -69,10 +69,11 @@ export interface CycleStats {
   /** Which discovery source produced the targets (auto resolves to docker or procfs). */
   discovery: string;
   /**
-   * Per collector: milliseconds spent over all targets, and errors, this cycle; `unresolved`, for
-   * collectors with a budget, the targets it left without a value (absent, not 0).
+   * Per collector, this cycle: milliseconds spent over all targets, errors, series made, and series
+   * the `max_series` budget dropped; `unresolved`, for collectors with a time budget, the targets it
+   * left without a value (absent, not 0).
    */
-  collectors: Record<string, { ms: number; errors: number; unresolved?: number }>;
+  collectors: Record<string, { ms: number; errors: number; series: number; dropped: number; unresolved?: number }>;
 }
 
 /** Everything one cycle produced; every sink receives the same batch. */
@@ -183,5 +184,7 @@ export interface SelfSnapshot {
   errors: { discover: number; collect: number; deliver: number };
   /** Errors per collector since start. */
   collector_errors: Record<string, number>;
+  /** Series per collector the `max_series` budget dropped since start. */
+  collector_series_dropped: Record<string, number>;
   sinks: Record<string, SinkCounters>;
 }

@@ -13,6 +13,8 @@ export class SelfStats {
   readonly errors = { discover: 0, collect: 0, deliver: 0 };
   /** collector name → errors since start. */
   readonly collectorErrors = new Map<string, number>();
+  /** collector → series the `max_series` budget dropped since start. */
+  readonly collectorSeriesDropped = new Map<string, number>();
   private readonly sinks = new Map<string, SinkCounters>();
 
   /** The counters a sink updates; created on first use. */
@@ -34,6 +36,7 @@ export class SelfStats {
       deliver_ms: this.deliverMs,
       errors: { ...this.errors },
       collector_errors: Object.fromEntries(this.collectorErrors),
+      collector_series_dropped: Object.fromEntries(this.collectorSeriesDropped),
       sinks,
     };
   }

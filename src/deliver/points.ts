@@ -60,6 +60,8 @@ function selfPoints(batch: Batch): Point[] {
     ...Object.entries(c.collectors).flatMap(([collector, k]) => p('collector.duration_ms', k.ms, { collector })),
     ...Object.entries(c.collectors).flatMap(([collector, k]) => p('collector.unresolved', k.unresolved, { collector })),
     ...Object.entries(s.collector_errors).flatMap(([collector, n]) => p('collector.errors', n, { collector })),
+    ...Object.entries(c.collectors).flatMap(([collector, k]) => p('collector.series', k.series, { collector })),
+    ...Object.entries(s.collector_series_dropped ?? {}).flatMap(([collector, n]) => p('collector.series_dropped', n, { collector })),
     ...Object.entries(s.sinks).flatMap(([sink, k]) => [
       ...p('sink.sent', k.sent, { sink }),
       ...p('sink.retried', k.retried, { sink }),

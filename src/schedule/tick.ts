@@ -36,6 +36,8 @@ export class Agent {
    */
   private abandonRunning: { abandon: AbortController; deadline: AbortSignal } | undefined;
   private skippedWhileRunning = 0;
+  /** The `max_series` budget dropped series and that was logged (once per agent). */
+  private budgetSaid = false;
   /** Unix ms at the end of the last cycle that read at least one namespace (readiness). */
   lastSuccess: number | undefined;
   readonly stats: SelfStats;
@@ -118,6 +120,7 @@ export class Agent {
       if (c.errors > 0) this.stats.collectorErrors.set(name, (this.stats.collectorErrors.get(name) ?? 0) + c.errors);
       else if (!this.stats.collectorErrors.has(name)) this.stats.collectorErrors.set(name, 0);
     }
+    this.countSeries(collected);
     this.stats.cycles++;
     for (const e of errors) this.o.log.warn({ stage: e.stage, code: e.code, subject: e.subject }, e.message);
 
@@ -147,6 +150,23 @@ export class Agent {
     return { batch, deliveries };
   }
 
+  /** Collectors' one-time notices, and the series the `max_series` budget dropped: counted always, said once. */
+  private countSeries(collected: CollectOutcome): void {
+    for (const n of collected.notices) this.o.log.info({ collector: n.collector }, n.message);
+    const dropped = Object.entries(collected.collectors).filter(([, c]) => c.dropped > 0);
+    for (const [name, c] of Object.entries(collected.collectors)) {
+      this.stats.collectorSeriesDropped.set(name, (this.stats.collectorSeriesDropped.get(name) ?? 0) + c.dropped);
+    }
+    if (dropped.length > 0 && !this.budgetSaid) {
+      this.budgetSaid = true;
+      const made = Object.values(collected.collectors).reduce((n, c) => n + c.series, 0);
+      this.o.log.warn(
+        { made, dropped: Object.fromEntries(dropped.map(([name, c]) => [name, c.dropped])) },
+        `this cycle made ${made} series, more than max_series allows: the lowest-priority collectors' excess was dropped (said once; counted in the self-metric collector.series_dropped)`,
+      );
+    }
+  }
+
   /** The collect stage; one that throws (a bug, a descriptor it cannot close) is a stage error, never a rejected cycle. */
   private collect(targets: Target[]): CollectOutcome {
     try {
@@ -154,7 +174,7 @@ export class Agent {
     } catch (err) {
       const code = (err as { code?: unknown })?.code;
       const message = String((err as Error)?.message ?? err);
-      return { results: [], skipped: [], errors: [{ stage: 'collect', code: typeof code === 'string' ? code : 'ECOLLECT', message }], collectors: {} };
+      return { results: [], skipped: [], errors: [{ stage: 'collect', code: typeof code === 'string' ? code : 'ECOLLECT', message }], collectors: {}, notices: [] };
     }
   }
 

@@ -35,9 +35,14 @@ export function netnsInode(pid: number): number {
   return fs.statSync(`/proc/${pid}/ns/net`).ino;
 }
 
-export function spawnInNetns(mix: Mix, timeoutMs = 10_000): Promise<NetnsProc> {
+/**
+ * `before`: a shell command run inside the new namespace before sockmix starts (e.g. an nftables
+ * rule); sockmix then replaces the shell, so its pid is still unshare's child.
+ */
+export function spawnInNetns(mix: Mix, timeoutMs = 10_000, before?: string): Promise<NetnsProc> {
+  const cmd = before === undefined ? [SOCKMIX_BIN, ...mixArgs(mix)] : ['sh', '-c', `${before} && exec "$0" "$@"`, SOCKMIX_BIN, ...mixArgs(mix)];
   // --kill-child: if unshare dies, the kernel SIGKILLs sockmix (no leaked namespaces).
-  const child = spawn('unshare', ['-n', '--fork', '--kill-child', '--', SOCKMIX_BIN, ...mixArgs(mix)], {
+  const child = spawn('unshare', ['-n', '--fork', '--kill-child', '--', ...cmd], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -97,6 +97,11 @@ const FIRST_DOGSTATSD = [
   'sockpulse.agent.collector.duration_ms:0|g|#collector:sockstat',
   'sockpulse.agent.collector.duration_ms:0|g|#collector:snmp',
   'sockpulse.agent.collector.duration_ms:0|g|#collector:snmp_counters',
+  'sockpulse.agent.collector.duration_ms:0|g|#collector:conntrack',
+  'sockpulse.agent.collector.series:21|g|#collector:sockstat',
+  'sockpulse.agent.collector.series:5|g|#collector:snmp',
+  'sockpulse.agent.collector.series:65|g|#collector:snmp_counters',
+  'sockpulse.agent.collector.series:0|g|#collector:conntrack',
 ];
 const POD_T = 'container_id=aaaaaaaaaaaa_bbbbbbbbbbbb,pod_uid=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const FIRST_TELEGRAF = [
@@ -133,6 +138,11 @@ const FIRST_TELEGRAF = [
   'sockpulse.agent.collector.duration_ms,collector=sockstat:0|g',
   'sockpulse.agent.collector.duration_ms,collector=snmp:0|g',
   'sockpulse.agent.collector.duration_ms,collector=snmp_counters:0|g',
+  'sockpulse.agent.collector.duration_ms,collector=conntrack:0|g',
+  'sockpulse.agent.collector.series,collector=sockstat:21|g',
+  'sockpulse.agent.collector.series,collector=snmp:5|g',
+  'sockpulse.agent.collector.series,collector=snmp_counters:65|g',
+  'sockpulse.agent.collector.series,collector=conntrack:0|g',
 ];
 const POD_N = 'container_id.aaaaaaaaaaaa_bbbbbbbbbbbb.pod_uid.0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const FIRST_NONE = [
@@ -169,6 +179,11 @@ const FIRST_NONE = [
   'sockpulse.agent.collector.duration_ms.collector.sockstat:0|g',
   'sockpulse.agent.collector.duration_ms.collector.snmp:0|g',
   'sockpulse.agent.collector.duration_ms.collector.snmp_counters:0|g',
+  'sockpulse.agent.collector.duration_ms.collector.conntrack:0|g',
+  'sockpulse.agent.collector.series.collector.sockstat:21|g',
+  'sockpulse.agent.collector.series.collector.snmp:5|g',
+  'sockpulse.agent.collector.series.collector.snmp_counters:65|g',
+  'sockpulse.agent.collector.series.collector.conntrack:0|g',
 ];
 const COUNTER_KEYS = ['tcp.active_opens', 'tcp.passive_opens', 'tcp.attempt_fails', 'tcp.estab_resets', 'tcp.retrans_segs', 'tcp.in_errs', 'tcp.out_rsts',
   'udp.in_datagrams', 'udp.out_datagrams', 'udp.no_ports', 'udp.in_errors', 'udp.rcvbuf_errors', 'udp.sndbuf_errors'];
@@ -184,7 +199,11 @@ const SECOND_COUNTERS = [
   'sockpulse.agent.collector.errors:0|c|#collector:sockstat',
   'sockpulse.agent.collector.errors:0|c|#collector:snmp',
   'sockpulse.agent.collector.errors:0|c|#collector:snmp_counters',
+  'sockpulse.agent.collector.errors:0|c|#collector:conntrack',
+  ...['sockstat', 'snmp', 'snmp_counters', 'conntrack'].map((c) => `sockpulse.agent.collector.series_dropped:0|c|#collector:${c}`),
 ];
+/** Lines of the first cycle (gauges only). */
+const FIRST = FIRST_DOGSTATSD.length;
 
 describe('StatsdSink over UDP: the exact datagrams', () => {
   let cap: UdpCapture;
@@ -198,11 +217,11 @@ describe('StatsdSink over UDP: the exact datagrams', () => {
   ])('%s: the first cycle is gauges, in datagrams of at most 1432 bytes', async (style, expected) => {
     const { sink: s, counters } = sink({ port: cap.port, tag_style: style });
     await s.start();
-    expect(await s.write(await fixtureBatch(), deadline())).toEqual({ status: 'ok', sent: 33 });
+    expect(await s.write(await fixtureBatch(), deadline())).toEqual({ status: 'ok', sent: FIRST });
     await cap.waitFor((d) => lines(d).length >= expected.length);
     expect(lines(cap.items)).toEqual(expected);
     expectPacked(cap.items, 1432);
-    expect(counters).toMatchObject({ sent: 33, buffered: 0, dropped: {} });
+    expect(counters).toMatchObject({ sent: FIRST, buffered: 0, dropped: {} });
   });
 
   it('the second cycle adds each counter\'s increment, per namespace and per agent label', async () => {
@@ -210,10 +229,10 @@ describe('StatsdSink over UDP: the exact datagrams', () => {
     await s.start();
     const b1 = await fixtureBatch();
     await s.write(b1, deadline());
-    await cap.waitFor((d) => lines(d).length >= 33);
+    await cap.waitFor((d) => lines(d).length >= FIRST);
     cap.clear();
-    expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: 33 + SECOND_COUNTERS.length });
-    await cap.waitFor((d) => lines(d).length >= 33 + SECOND_COUNTERS.length);
+    expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: FIRST + SECOND_COUNTERS.length });
+    await cap.waitFor((d) => lines(d).length >= FIRST + SECOND_COUNTERS.length);
     expect(lines(cap.items).filter((l) => l.includes('|g'))).toEqual(FIRST_DOGSTATSD);
     expect(lines(cap.items).filter((l) => l.includes('|c')).sort()).toEqual([...SECOND_COUNTERS].sort());
     expectPacked(cap.items, 1432);
@@ -227,7 +246,7 @@ describe('StatsdSink over UDP: the exact datagrams', () => {
     const batch = await fixtureBatch();
     await a.write(batch, deadline());
     await b.write(batch, deadline());
-    await cap.waitFor((d) => lines(d).length >= 60);
+    await cap.waitFor((d) => lines(d).length >= 2 * FIRST);
     expect(lines(cap.items)).toContain('team_a__.agent.targets:5|g');
     expect(lines(cap.items)).toContain('agent.targets:5|g');
   });
@@ -271,7 +290,7 @@ describe('StatsdSink into the real statsd daemon (management console)', () => {
       'sockpulse.inuse;scope=netns;netns_name=netns-4026532500': 10,
       'sockpulse.agent.targets': 5,
     });
-    expect(Object.keys(gauges)).toHaveLength(33);
+    expect(Object.keys(gauges)).toHaveLength(FIRST);
     expect(Object.keys(counters)).toHaveLength(SECOND_COUNTERS.length);
     expect(counters).toMatchObject({
       'sockpulse.tcp.active_opens;scope=host': 5,
@@ -287,7 +306,7 @@ describe('StatsdSink into the real statsd daemon (management console)', () => {
     const { sink: s } = sink({ port: daemon.udpPort, tag_style: 'none' });
     await s.start();
     await s.write(await fixtureBatch(), deadline());
-    await waitUntil(async () => Object.keys(sockpulse(await daemon!.gauges())).length === 33);
+    await waitUntil(async () => Object.keys(sockpulse(await daemon!.gauges())).length === FIRST);
     expect(sockpulse(await daemon.gauges())).toMatchObject({
       'sockpulse.estab.scope.container.container_id.4e3eb141f15f': 11,
       'sockpulse.estab.scope.host': 0,
@@ -349,16 +368,16 @@ describe('StatsdSink over TCP and unix datagram sockets', () => {
       const { sink: s } = sink({ protocol: 'tcp', port: cap.port });
       await s.start();
       const b1 = await fixtureBatch();
-      expect(await s.write(b1, deadline())).toEqual({ status: 'ok', sent: 33 });
-      await cap.waitFor(() => cap.text().split('\n').length > 33);
+      expect(await s.write(b1, deadline())).toEqual({ status: 'ok', sent: FIRST });
+      await cap.waitFor(() => cap.text().split('\n').length > FIRST);
       expect(cap.text()).toBe(`${FIRST_DOGSTATSD.join('\n')}\n`);
       // The daemon restarts: its end closes, a new one listens on the same port.
       await cap.close();
       const again = await TcpCapture.start(cap.port);
       try {
         await sleep(50);
-        expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: 33 + SECOND_COUNTERS.length });
-        await again.waitFor(() => again.text().split('\n').length > 33 + SECOND_COUNTERS.length);
+        expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: FIRST + SECOND_COUNTERS.length });
+        await again.waitFor(() => again.text().split('\n').length > FIRST + SECOND_COUNTERS.length);
         expect(again.text().split('\n').filter((l) => l.includes('|c')).sort()).toEqual([...SECOND_COUNTERS].sort());
       } finally {
         await again.close();
@@ -376,28 +395,28 @@ describe('StatsdSink over TCP and unix datagram sockets', () => {
       const absent = sink({ protocol: 'uds', path: file });
       await absent.sink.start();
       const r0 = await absent.sink.write(b1, deadline());
-      expect(r0).toMatchObject({ status: 'retryable', error: expect.stringMatching(/0 of 33 points sent; 33 failed .*ENOENT/) });
-      expect(absent.counters.dropped).toEqual({ send_error: 33 });
+      expect(r0).toMatchObject({ status: 'retryable', error: expect.stringMatching(new RegExp(`0 of ${FIRST} points sent; ${FIRST} failed .*ENOENT`)) });
+      expect(absent.counters.dropped).toEqual({ send_error: FIRST });
 
       let cap = UdsCapture.start(file);
       const { sink: s, counters } = sink({ protocol: 'uds', path: file });
       await s.start();
-      expect(await s.write(b1, deadline())).toEqual({ status: 'ok', sent: 33 });
-      await cap.waitFor((d) => lines(d).length >= 33);
+      expect(await s.write(b1, deadline())).toEqual({ status: 'ok', sent: FIRST });
+      await cap.waitFor((d) => lines(d).length >= FIRST);
       expect(lines(cap.items)).toEqual(FIRST_DOGSTATSD);
       expectPacked(cap.items, 8192);
 
       cap.close(); // the receiver goes away (a restarting agent)
       const r1 = await s.write(later(b1, 5), deadline());
       expect(r1).toMatchObject({ status: 'retryable', error: expect.stringMatching(/ECONNREFUSED|ENOENT/) });
-      expect(counters.dropped).toEqual({ send_error: 33 + SECOND_COUNTERS.length });
+      expect(counters.dropped).toEqual({ send_error: FIRST + SECOND_COUNTERS.length });
       cap = UdsCapture.start(file);
       try {
         // …and is back: the increments that failed are carried by this write.
-        expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: 33 + SECOND_COUNTERS.length });
+        expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: FIRST + SECOND_COUNTERS.length });
         expect(await absent.sink.write(b1, deadline())).toMatchObject({ status: 'ok' });
-        await cap.waitFor((d) => lines(d).length >= 2 * 33 + 2 * SECOND_COUNTERS.length);
-        expect(lines(cap.items).slice(0, 33 + SECOND_COUNTERS.length).filter((l) => l.includes('|c')).sort()).toEqual([...SECOND_COUNTERS].sort());
+        await cap.waitFor((d) => lines(d).length >= 2 * FIRST + 2 * SECOND_COUNTERS.length);
+        expect(lines(cap.items).slice(0, FIRST + SECOND_COUNTERS.length).filter((l) => l.includes('|c')).sort()).toEqual([...SECOND_COUNTERS].sort());
       } finally {
         cap.close();
       }
@@ -445,11 +464,11 @@ describe('StatsdSink failure paths: the agent keeps cycling, drops are counted',
       const b = await fixtureBatch();
       const r = await s.write(b, deadline());
       expect(r).toMatchObject({ status: 'retryable', error: expect.stringMatching(/ECONNRESET|EPIPE|ERR_SOCKET/) });
-      expect(counters.dropped.send_error).toBe(33);
+      expect(counters.dropped.send_error).toBe(FIRST);
       cap.mode = 'accept';
       // The failed write still set the counters' baselines: this one also carries their increments (0).
-      expect(await s.write(b, deadline())).toEqual({ status: 'ok', sent: 33 + SECOND_COUNTERS.length });
-      await cap.waitFor(() => cap.text().split('\n').length > 33 + SECOND_COUNTERS.length);
+      expect(await s.write(b, deadline())).toEqual({ status: 'ok', sent: FIRST + SECOND_COUNTERS.length });
+      await cap.waitFor(() => cap.text().split('\n').length > FIRST + SECOND_COUNTERS.length);
       expect(cap.text().split('\n').filter((l) => l.includes('|g'))).toEqual(FIRST_DOGSTATSD);
       expect(cap.text().split('\n').filter((l) => l.includes('|c')).sort()).toEqual(SECOND_COUNTERS.map((l) => l.replace(/:[15]\|c/, ':0|c')).sort());
       expect(cap.connections).toBeGreaterThanOrEqual(2);
@@ -477,10 +496,11 @@ describe('StatsdSink failure paths: the agent keeps cycling, drops are counted',
       cap.resume();
       await s.close(); // waits for what is in flight
       expect(counters.buffered).toBe(0);
-      // Two writes of 2000 × 5 gauges + 4 agent gauges + 3 collector durations; the second also has
-      // the 5 agent counters' and 3 collector error counters' increments. If the first connection
-      // was still stuck at the second write, it was dropped: send_error.
-      const total = 2 * 10_007 + 8;
+      // Two writes of 2000 × 5 gauges + 4 agent gauges + 4 collector durations + 4 collector series;
+      // the second also has the 5 agent counters' and 4 collector error and 4 series-dropped
+      // counters' increments. If the first connection was still stuck at the second write, it was
+      // dropped: send_error.
+      const total = 2 * 10_012 + 13;
       expect(counters.sent + (counters.dropped.deadline ?? 0) + (counters.dropped.send_error ?? 0)).toBe(total);
       // A dropped connection's kernel buffers still reach the server, with the lines of the write it cut off.
       await cap.waitFor(() => cap.text().split('\n').length - 1 >= counters.sent, 5000);
@@ -513,8 +533,9 @@ describe('StatsdSink against a TCP server that accepts and never reads', () => {
       expect(await s.write(big, deadline(5000))).toMatchObject({ status: 'ok' });
       expect(counters.buffered).toBe(0);
       // Every point is accounted for once; each write after the first also carries the 5 agent
-      // counters and the 3 collector error counters (and every write 3 collector durations).
-      const total = (writes + 1) * 10_007 + writes * 8;
+      // counters and the 4 collector error and 4 series-dropped counters (and every write 4
+      // collector durations and 4 collector series).
+      const total = (writes + 1) * 10_012 + writes * 13;
       expect(counters.sent + (counters.dropped.deadline ?? 0) + (counters.dropped.send_error ?? 0)).toBe(total);
     } finally {
       await cap.close();

@@ -78,7 +78,7 @@ describe('registries', () => {
     const answers = batch.results.map((r) => r.samples.find((s) => s.def === answer)?.value);
     expect(answers.length).toBeGreaterThan(1);
     expect(answers.every((v) => v === 7)).toBe(true);
-    expect(Object.keys(batch.cycle.collectors)).toEqual(['sockstat', 'snmp', 'snmp_counters', 'orphans', 'dummy']); // tcp_states is off by default
+    expect(Object.keys(batch.cycle.collectors)).toEqual(['sockstat', 'snmp', 'snmp_counters', 'orphans', 'conntrack', 'dummy']); // tcp_states is off by default
   });
 
   it('a plugin\'s own checks run at load and name the key', () => {
@@ -99,7 +99,7 @@ describe('registries', () => {
       ['EUNDECLARED', 'collector liar: emitted rogue, which it did not declare'],
       ['EUNDECLARED', 'collector wrong_scope: emitted the host-wide rogue for a container target'],
     ]);
-    expect(out.collectors).toEqual({ liar: { ms: expect.any(Number), errors: 1 }, wrong_scope: { ms: expect.any(Number), errors: 1 } });
+    expect(out.collectors).toEqual({ liar: { ms: expect.any(Number), errors: 1, series: 0, dropped: 0 }, wrong_scope: { ms: expect.any(Number), errors: 1, series: 0, dropped: 0 } });
   });
 
   it('two plugins declaring the same key is refused when the schema is assembled', () => {

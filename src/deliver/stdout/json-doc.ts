@@ -25,7 +25,9 @@ export function batchDocument(batch: Batch, catalog: readonly MetricDef[]): obje
         labels: r.target.labels,
         ...(r.target.ips ? { ips: r.target.ips } : {}),
         stats: Object.fromEntries(CORE_STATS.map((k) => [k, v.get(k) ?? null])),
-        ...(more.length > 0 ? { gauges: Object.fromEntries(more) } : {}),
+        // The namespace's other gauges (orphans' neighbours: conntrack_entries, tcp states, …):
+        // present when read, left out when absent.
+        gauges: Object.fromEntries(more),
         counters: Object.fromEntries(namespaceValues(r, 'counter')),
       };
     }),
