@@ -5,9 +5,10 @@ import { AGENT_METRICS, MetricDef } from '../core/metrics';
 import { AnyCollectorPlugin } from './collector';
 import { snmp } from './snmp';
 import { sockstat } from './sockstat';
-import { snmpCounters } from './snmp-counters';
+import { protocols } from './protocols';
+import { interfaces } from './interfaces';
 
-export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, snmpCounters];
+export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, protocols, interfaces];
 
 /** Every metric sockpulse can emit: the collectors' (registry order), then the agent's own. */
 export function catalog(collectors: readonly AnyCollectorPlugin[] = COLLECTORS): MetricDef[] {

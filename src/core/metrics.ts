@@ -27,6 +27,12 @@ export interface MetricDef {
    * the raw value. A number, so a definition is plain data (a batch can be cloned).
    */
   toBaseUnit?: number;
+  /**
+   * The family a generated definition belongs to (e.g. `netstat`): a collector that selects its
+   * metrics from configuration declares the family (collect/collector.ts `families`) instead of
+   * every member, and the collect stage accepts any member of a family it declared.
+   */
+  family?: string;
 }
 
 let pageSize: number | undefined;
@@ -39,7 +45,7 @@ export function kernelPageSize(): number {
   return pageSize;
 }
 
-type Names = Pick<MetricDef, 'key' | 'falcon' | 'prom' | 'otel' | 'unit' | 'help' | 'source'>;
+type Names = Pick<MetricDef, 'key' | 'falcon' | 'prom' | 'otel' | 'unit' | 'help' | 'source'> & Pick<MetricDef, 'family'>;
 
 /** A per-namespace gauge. */
 export const namespaceGauge = (n: Names): MetricDef => ({ kind: 'gauge', scope: 'namespace', ...n });

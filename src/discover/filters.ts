@@ -1,6 +1,7 @@
 // Include/exclude filters on container names and labels, compiled once from configuration.
 import { ContainerRef } from '../core/model';
 import { label } from '../core/labels';
+import { anchored as compile } from '../core/patterns';
 
 export interface FilterConfig {
   include_names: string[];
@@ -39,13 +40,4 @@ export function compileFilters(cfg: FilterConfig): (c: ContainerRef) => boolean 
     if (incL.length > 0 && !incL.some((r) => labelMatch(c, r))) return false;
     return !excL.some((r) => labelMatch(c, r));
   };
-}
-
-/** Patterns are anchored: `web` matches the name "web", `web.*` every name starting with it. */
-function compile(key: string, pattern: string): RegExp {
-  try {
-    return new RegExp(`^(?:${pattern})$`);
-  } catch (err) {
-    throw new Error(`${key}: "${pattern}" is not a valid regular expression (${(err as Error).message})`);
-  }
 }

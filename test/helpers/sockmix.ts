@@ -46,6 +46,11 @@ export interface Mix {
   udp6?: number;
   /** AF_UNIX socketpairs: 2 sockets each (only `total` sees them). */
   unix?: number;
+  /**
+   * A listener (backlog 0, never accepting) and this many clients: one waits in the accept queue,
+   * the others' SYNs overflow it (ListenOverflows = ListenDrops = N - 1). Not in expectedStats.
+   */
+  overflow4?: number;
 }
 
 export interface ExpectedStats {
@@ -78,7 +83,7 @@ export const SOCKMIX_IN_IMAGE = '/bin/sockmix';
 
 const KEYS: Array<keyof Mix> = [
   'listen4', 'listen6', 'estab4', 'estab6', 'timewait4', 'timewait6',
-  'closewait4', 'closewait6', 'udp4', 'udp6', 'unix',
+  'closewait4', 'closewait6', 'udp4', 'udp6', 'unix', 'overflow4',
 ];
 
 /** Command-line arguments for sockmix (kinds with a count > 0 only). */

@@ -50,6 +50,16 @@ export function targetAttributes(t: Target): Attributes {
   return out;
 }
 
+/** A sample's own labels as attributes (semantic conventions where one exists). */
+const POINT_ATTRIBUTES: Record<string, string> = { interface: 'network.interface.name' };
+
+/** A namespace point's attributes: its target's, then its own labels'. */
+function pointAttributes(t: Target, labels: Record<string, string>): Attributes {
+  const out = targetAttributes(t);
+  for (const [k, v] of Object.entries(labels)) out[Object.hasOwn(POINT_ATTRIBUTES, k) ? POINT_ATTRIBUTES[k] : k] = v;
+  return out;
+}
+
 /** Start times of cumulative series, per instance; series absent from a batch are forgotten. */
 export class CounterStarts {
   private series = new Map<string, { start: number; value: number }>();
@@ -97,7 +107,7 @@ export function batchToOtlp(batch: Batch, resource: Resource, version: string, s
       skipped++;
       continue;
     }
-    const attributes: Attributes = p.target ? targetAttributes(p.target) : { ...p.labels };
+    const attributes: Attributes = p.target ? pointAttributes(p.target, p.labels) : { ...p.labels };
     let startTime = at;
     if (p.def.kind === 'counter') startTime = [starts.startOf(seriesKey(p.def.otel, attributes), value, batch.timestamp), 0];
     let m = byName.get(p.def.otel);

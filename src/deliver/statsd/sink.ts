@@ -244,10 +244,16 @@ export class StatsdSink implements Sink {
   }
 }
 
-/** Identity of a counter: the namespace as read this cycle (inode, pid, pid start), or the labels. */
+/**
+ * Identity of a counter: the namespace as read this cycle (inode, pid, pid start) and the sample's
+ * own labels (an interface), or the labels alone.
+ */
 function counterKey(p: Point): string {
   const t = p.target;
-  if (t) return `ns:${t.netns}:${t.pid}:${t.pidStart}:${p.def.key}`;
+  if (t) {
+    const key = `ns:${t.netns}:${t.pid}:${t.pidStart}:${p.def.key}`;
+    return Object.keys(p.labels).length === 0 ? key : `${key}:${JSON.stringify(orderedLabels(p.labels))}`;
+  }
   return `${p.def.scope}:${p.def.key}:${JSON.stringify(orderedLabels(p.labels))}`;
 }
 

@@ -1,9 +1,15 @@
 // The JSON document of one cycle (`--once --format json`): a public interface, documented in
 // the README. Absent values are null, never 0. The kernel's orphan count is host-wide: it is the
 // host target's `orphan` (and `host_wide.orphan`); every other target's `orphan` is null.
-import { Batch } from '../../core/model';
+import { Batch, TargetSamples } from '../../core/model';
 import { MetricDef } from '../../core/metrics';
-import { CORE_STATS, hostWideKeys, hostWideValues, namespaceValues } from '../../core/stats';
+import { CORE_STATS, hostWideKeys, hostWideValues, labelledValues, namespaceValues } from '../../core/stats';
+
+/** `interfaces: { eth0: { if_rx_bytes: … } }` when the interfaces collector reported any. */
+function interfaces(r: TargetSamples): { interfaces?: Record<string, Record<string, number>> } {
+  const byIface = labelledValues(r, 'interface');
+  return byIface.size === 0 ? {} : { interfaces: Object.fromEntries([...byIface].map(([name, m]) => [name, Object.fromEntries(m)])) };
+}
 
 export function batchDocument(batch: Batch, catalog: readonly MetricDef[]): object {
   const hostWide = hostWideValues(batch.results);
@@ -25,6 +31,7 @@ export function batchDocument(batch: Batch, catalog: readonly MetricDef[]): obje
         ...(r.target.ips ? { ips: r.target.ips } : {}),
         stats: Object.fromEntries(CORE_STATS.map((k) => [k, v.get(k) ?? null])),
         counters: Object.fromEntries(namespaceValues(r, 'counter')),
+        ...interfaces(r),
       };
     }),
     self: batch.self,
