@@ -33,6 +33,7 @@ const DEFS: [MetricDef, Way, string][] = (['rx', 'tx'] as const).flatMap((way) =
       unit,
       help: `${way === 'rx' ? 'Received' : 'Transmitted'} ${name === 'dropped' ? 'packets dropped' : name} on one interface (label interface) since it was created`,
       source: `dev ${dir} ${field}`,
+      agent: `net.if.${way === 'rx' ? 'in' : 'out'}.${name}`,
     });
     return [def, way, field];
   }),

@@ -76,7 +76,18 @@ function legacyDef(name: string, section: string, field: string): MetricDef {
     help: `${section} ${field} since the namespace was created`,
     source: `snmp ${section}: ${field}`,
     family: FAMILY,
+    ...agentName(section, field),
   });
+}
+
+/**
+ * The falcon-plus agent's names: `TcpExt.<Field>` (it sends 23 chosen TcpExt fields; any other
+ * follows the same rule) and `snmp.Udp.<Field>` (every Udp field), both COUNTER.
+ */
+function agentName(section: string, field: string): { agent?: string } {
+  if (section === 'TcpExt') return { agent: `TcpExt.${field}` };
+  if (section === 'Udp') return { agent: `snmp.Udp.${field}` };
+  return {};
 }
 
 /**
@@ -105,6 +116,7 @@ export function counterDef(section: string, field: string): MetricDef {
     help: gauge ? `${section} ${field} (a setting or level, not a counter)` : `${section} ${field} since the namespace was created`,
     source: `${fileOf(section) ?? 'netstat'} ${section}: ${field}`,
     family: FAMILY,
+    ...agentName(section, field),
   };
   return gauge ? namespaceGauge(names) : namespaceCounter(names);
 }
@@ -119,4 +131,5 @@ export const FAMILY_DOC: MetricDef = namespaceCounter({
   help: 'Any counter of snmp (Ip, Icmp, IcmpMsg, Tcp, Udp, UdpLite), netstat (TcpExt, IpExt, MPTcpExt) or snmp6 (Ip6, Icmp6, Udp6, UdpLite6) selected by collectors.protocols.include/exclude',
   source: 'snmp, netstat, snmp6 (selected fields); <section> and <field> are the kernel names in snake case (TcpExt → tcp_ext, TCPAbortOnTimeout → tcp_abort_on_timeout); the settings Ip_Forwarding, Ip_DefaultTTL, Tcp_Rto*, Tcp_MaxConn, Tcp_CurrEstab are gauges without `_total`',
   family: FAMILY,
+  agent: 'TcpExt.<Field>, snmp.Udp.<Field>',
 });

@@ -130,6 +130,7 @@ export class FalconSink implements Sink {
       timestamp: batch.timestamp,
       copyLabels: this.ctx.copyLabels,
       catalog: this.ctx.catalog,
+      naming: this.cfg.naming,
     });
     this.noteTrimmed(trimmed);
     const dropped = Object.values(invalid).reduce((a, b) => a + b, 0);
