@@ -96,7 +96,8 @@ const FIRST_DOGSTATSD = [
   'sockpulse.agent.skipped:1|g',
   'sockpulse.agent.collector.duration_ms:0|g|#collector:sockstat',
   'sockpulse.agent.collector.duration_ms:0|g|#collector:snmp',
-  'sockpulse.agent.collector.duration_ms:0|g|#collector:snmp_counters',
+  'sockpulse.agent.collector.duration_ms:0|g|#collector:protocols',
+  'sockpulse.agent.collector.duration_ms:0|g|#collector:interfaces',
 ];
 const POD_T = 'container_id=aaaaaaaaaaaa_bbbbbbbbbbbb,pod_uid=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const FIRST_TELEGRAF = [
@@ -132,7 +133,8 @@ const FIRST_TELEGRAF = [
   'sockpulse.agent.skipped:1|g',
   'sockpulse.agent.collector.duration_ms,collector=sockstat:0|g',
   'sockpulse.agent.collector.duration_ms,collector=snmp:0|g',
-  'sockpulse.agent.collector.duration_ms,collector=snmp_counters:0|g',
+  'sockpulse.agent.collector.duration_ms,collector=protocols:0|g',
+  'sockpulse.agent.collector.duration_ms,collector=interfaces:0|g',
 ];
 const POD_N = 'container_id.aaaaaaaaaaaa_bbbbbbbbbbbb.pod_uid.0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const FIRST_NONE = [
@@ -168,14 +170,30 @@ const FIRST_NONE = [
   'sockpulse.agent.skipped:1|g',
   'sockpulse.agent.collector.duration_ms.collector.sockstat:0|g',
   'sockpulse.agent.collector.duration_ms.collector.snmp:0|g',
-  'sockpulse.agent.collector.duration_ms.collector.snmp_counters:0|g',
+  'sockpulse.agent.collector.duration_ms.collector.protocols:0|g',
+  'sockpulse.agent.collector.duration_ms.collector.interfaces:0|g',
 ];
 const COUNTER_KEYS = ['tcp.active_opens', 'tcp.passive_opens', 'tcp.attempt_fails', 'tcp.estab_resets', 'tcp.retrans_segs', 'tcp.in_errs', 'tcp.out_rsts',
   'udp.in_datagrams', 'udp.out_datagrams', 'udp.no_ports', 'udp.in_errors', 'udp.rcvbuf_errors', 'udp.sndbuf_errors'];
-const TARGET_TAGS = ['scope:host', 'scope:container,container_id:4e3eb141f15f', `scope:container,${POD}`, 'scope:netns,netns_name:netns-4026532500', 'scope:container,container_id:cccccccccccc'];
+/** The rest of the protocols collector's default selection (netstat, and snmp6 where IPv6 is). */
+const NETSTAT_KEYS = ['TcpExt.ListenOverflows', 'TcpExt.ListenDrops', 'TcpExt.TCPTimeouts', 'TcpExt.TCPAbortOnTimeout', 'TcpExt.TCPAbortOnMemory',
+  'TcpExt.TCPBacklogDrop', 'TcpExt.TCPLostRetransmit', 'TcpExt.TCPSynRetrans', 'IpExt.InOctets', 'IpExt.OutOctets'].map((k) => `netstat.${k}`);
+const SNMP6_KEYS = ['Ip6.InOctets', 'Ip6.OutOctets', 'Udp6.InDatagrams', 'Udp6.OutDatagrams', 'Udp6.NoPorts', 'Udp6.InErrors', 'Udp6.RcvbufErrors', 'Udp6.SndbufErrors'].map((k) => `netstat.${k}`);
+const IF_KEYS = ['rx', 'tx'].flatMap((w) => ['bytes', 'packets', 'errors', 'dropped'].map((f) => `if.${w}_${f}`));
+/** Per target: its tags, whether it has snmp6, its interfaces (lo left out). */
+const TARGETS: [string, boolean, string[]][] = [
+  ['scope:host', true, ['ifb0', 'ifb1', 'eth0']],
+  ['scope:container,container_id:4e3eb141f15f', true, ['eth0']],
+  [`scope:container,${POD}`, true, ['eth0']],
+  ['scope:netns,netns_name:netns-4026532500', false, ['eth0']],
+  ['scope:container,container_id:cccccccccccc', true, ['eth0']],
+];
 /** The second cycle's counter lines when every counter went up by 5. */
 const SECOND_COUNTERS = [
-  ...TARGET_TAGS.flatMap((tags) => COUNTER_KEYS.map((k) => `sockpulse.${k}:5|c|#${tags}`)),
+  ...TARGETS.flatMap(([tags, v6, ifs]) => [
+    ...[...COUNTER_KEYS, ...NETSTAT_KEYS, ...(v6 ? SNMP6_KEYS : [])].map((k) => `sockpulse.${k}:5|c|#${tags}`),
+    ...ifs.flatMap((i) => IF_KEYS.map((k) => `sockpulse.${k}:5|c|#${tags},interface:${i}`)),
+  ]),
   'sockpulse.agent.cycles:1|c',
   'sockpulse.agent.ticks_skipped:0|c',
   'sockpulse.agent.errors:0|c|#stage:discover',
@@ -183,8 +201,12 @@ const SECOND_COUNTERS = [
   'sockpulse.agent.errors:0|c|#stage:deliver',
   'sockpulse.agent.collector.errors:0|c|#collector:sockstat',
   'sockpulse.agent.collector.errors:0|c|#collector:snmp',
-  'sockpulse.agent.collector.errors:0|c|#collector:snmp_counters',
+  'sockpulse.agent.collector.errors:0|c|#collector:protocols',
+  'sockpulse.agent.collector.errors:0|c|#collector:interfaces',
 ];
+
+/** Gauge lines of a cycle (the first cycle sends only these: a counter's first sight is its baseline). */
+const GAUGES = FIRST_DOGSTATSD.length;
 
 describe('StatsdSink over UDP: the exact datagrams', () => {
   let cap: UdpCapture;
@@ -198,11 +220,11 @@ describe('StatsdSink over UDP: the exact datagrams', () => {
   ])('%s: the first cycle is gauges, in datagrams of at most 1432 bytes', async (style, expected) => {
     const { sink: s, counters } = sink({ port: cap.port, tag_style: style });
     await s.start();
-    expect(await s.write(await fixtureBatch(), deadline())).toEqual({ status: 'ok', sent: 33 });
+    expect(await s.write(await fixtureBatch(), deadline())).toEqual({ status: 'ok', sent: GAUGES });
     await cap.waitFor((d) => lines(d).length >= expected.length);
     expect(lines(cap.items)).toEqual(expected);
     expectPacked(cap.items, 1432);
-    expect(counters).toMatchObject({ sent: 33, buffered: 0, dropped: {} });
+    expect(counters).toMatchObject({ sent: GAUGES, buffered: 0, dropped: {} });
   });
 
   it('the second cycle adds each counter\'s increment, per namespace and per agent label', async () => {
@@ -210,10 +232,10 @@ describe('StatsdSink over UDP: the exact datagrams', () => {
     await s.start();
     const b1 = await fixtureBatch();
     await s.write(b1, deadline());
-    await cap.waitFor((d) => lines(d).length >= 33);
+    await cap.waitFor((d) => lines(d).length >= GAUGES);
     cap.clear();
-    expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: 33 + SECOND_COUNTERS.length });
-    await cap.waitFor((d) => lines(d).length >= 33 + SECOND_COUNTERS.length);
+    expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: GAUGES + SECOND_COUNTERS.length });
+    await cap.waitFor((d) => lines(d).length >= GAUGES + SECOND_COUNTERS.length);
     expect(lines(cap.items).filter((l) => l.includes('|g'))).toEqual(FIRST_DOGSTATSD);
     expect(lines(cap.items).filter((l) => l.includes('|c')).sort()).toEqual([...SECOND_COUNTERS].sort());
     expectPacked(cap.items, 1432);
@@ -227,7 +249,7 @@ describe('StatsdSink over UDP: the exact datagrams', () => {
     const batch = await fixtureBatch();
     await a.write(batch, deadline());
     await b.write(batch, deadline());
-    await cap.waitFor((d) => lines(d).length >= 60);
+    await cap.waitFor((d) => lines(d).length >= 2 * GAUGES);
     expect(lines(cap.items)).toContain('team_a__.agent.targets:5|g');
     expect(lines(cap.items)).toContain('agent.targets:5|g');
   });
@@ -271,7 +293,7 @@ describe('StatsdSink into the real statsd daemon (management console)', () => {
       'sockpulse.inuse;scope=netns;netns_name=netns-4026532500': 10,
       'sockpulse.agent.targets': 5,
     });
-    expect(Object.keys(gauges)).toHaveLength(33);
+    expect(Object.keys(gauges)).toHaveLength(GAUGES);
     expect(Object.keys(counters)).toHaveLength(SECOND_COUNTERS.length);
     expect(counters).toMatchObject({
       'sockpulse.tcp.active_opens;scope=host': 5,
@@ -287,7 +309,7 @@ describe('StatsdSink into the real statsd daemon (management console)', () => {
     const { sink: s } = sink({ port: daemon.udpPort, tag_style: 'none' });
     await s.start();
     await s.write(await fixtureBatch(), deadline());
-    await waitUntil(async () => Object.keys(sockpulse(await daemon!.gauges())).length === 33);
+    await waitUntil(async () => Object.keys(sockpulse(await daemon!.gauges())).length === GAUGES);
     expect(sockpulse(await daemon.gauges())).toMatchObject({
       'sockpulse.estab.scope.container.container_id.4e3eb141f15f': 11,
       'sockpulse.estab.scope.host': 0,
@@ -349,16 +371,16 @@ describe('StatsdSink over TCP and unix datagram sockets', () => {
       const { sink: s } = sink({ protocol: 'tcp', port: cap.port });
       await s.start();
       const b1 = await fixtureBatch();
-      expect(await s.write(b1, deadline())).toEqual({ status: 'ok', sent: 33 });
-      await cap.waitFor(() => cap.text().split('\n').length > 33);
+      expect(await s.write(b1, deadline())).toEqual({ status: 'ok', sent: GAUGES });
+      await cap.waitFor(() => cap.text().split('\n').length > GAUGES);
       expect(cap.text()).toBe(`${FIRST_DOGSTATSD.join('\n')}\n`);
       // The daemon restarts: its end closes, a new one listens on the same port.
       await cap.close();
       const again = await TcpCapture.start(cap.port);
       try {
         await sleep(50);
-        expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: 33 + SECOND_COUNTERS.length });
-        await again.waitFor(() => again.text().split('\n').length > 33 + SECOND_COUNTERS.length);
+        expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: GAUGES + SECOND_COUNTERS.length });
+        await again.waitFor(() => again.text().split('\n').length > GAUGES + SECOND_COUNTERS.length);
         expect(again.text().split('\n').filter((l) => l.includes('|c')).sort()).toEqual([...SECOND_COUNTERS].sort());
       } finally {
         await again.close();
@@ -376,28 +398,28 @@ describe('StatsdSink over TCP and unix datagram sockets', () => {
       const absent = sink({ protocol: 'uds', path: file });
       await absent.sink.start();
       const r0 = await absent.sink.write(b1, deadline());
-      expect(r0).toMatchObject({ status: 'retryable', error: expect.stringMatching(/0 of 33 points sent; 33 failed .*ENOENT/) });
-      expect(absent.counters.dropped).toEqual({ send_error: 33 });
+      expect(r0).toMatchObject({ status: 'retryable', error: expect.stringMatching(new RegExp(`0 of ${GAUGES} points sent; ${GAUGES} failed .*ENOENT`)) });
+      expect(absent.counters.dropped).toEqual({ send_error: GAUGES });
 
       let cap = UdsCapture.start(file);
       const { sink: s, counters } = sink({ protocol: 'uds', path: file });
       await s.start();
-      expect(await s.write(b1, deadline())).toEqual({ status: 'ok', sent: 33 });
-      await cap.waitFor((d) => lines(d).length >= 33);
+      expect(await s.write(b1, deadline())).toEqual({ status: 'ok', sent: GAUGES });
+      await cap.waitFor((d) => lines(d).length >= GAUGES);
       expect(lines(cap.items)).toEqual(FIRST_DOGSTATSD);
       expectPacked(cap.items, 8192);
 
       cap.close(); // the receiver goes away (a restarting agent)
       const r1 = await s.write(later(b1, 5), deadline());
       expect(r1).toMatchObject({ status: 'retryable', error: expect.stringMatching(/ECONNREFUSED|ENOENT/) });
-      expect(counters.dropped).toEqual({ send_error: 33 + SECOND_COUNTERS.length });
+      expect(counters.dropped).toEqual({ send_error: GAUGES + SECOND_COUNTERS.length });
       cap = UdsCapture.start(file);
       try {
         // …and is back: the increments that failed are carried by this write.
-        expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: 33 + SECOND_COUNTERS.length });
+        expect(await s.write(later(b1, 5), deadline())).toEqual({ status: 'ok', sent: GAUGES + SECOND_COUNTERS.length });
         expect(await absent.sink.write(b1, deadline())).toMatchObject({ status: 'ok' });
-        await cap.waitFor((d) => lines(d).length >= 2 * 33 + 2 * SECOND_COUNTERS.length);
-        expect(lines(cap.items).slice(0, 33 + SECOND_COUNTERS.length).filter((l) => l.includes('|c')).sort()).toEqual([...SECOND_COUNTERS].sort());
+        await cap.waitFor((d) => lines(d).length >= 2 * GAUGES + 2 * SECOND_COUNTERS.length);
+        expect(lines(cap.items).slice(0, GAUGES + SECOND_COUNTERS.length).filter((l) => l.includes('|c')).sort()).toEqual([...SECOND_COUNTERS].sort());
       } finally {
         cap.close();
       }
@@ -445,11 +467,11 @@ describe('StatsdSink failure paths: the agent keeps cycling, drops are counted',
       const b = await fixtureBatch();
       const r = await s.write(b, deadline());
       expect(r).toMatchObject({ status: 'retryable', error: expect.stringMatching(/ECONNRESET|EPIPE|ERR_SOCKET/) });
-      expect(counters.dropped.send_error).toBe(33);
+      expect(counters.dropped.send_error).toBe(GAUGES);
       cap.mode = 'accept';
       // The failed write still set the counters' baselines: this one also carries their increments (0).
-      expect(await s.write(b, deadline())).toEqual({ status: 'ok', sent: 33 + SECOND_COUNTERS.length });
-      await cap.waitFor(() => cap.text().split('\n').length > 33 + SECOND_COUNTERS.length);
+      expect(await s.write(b, deadline())).toEqual({ status: 'ok', sent: GAUGES + SECOND_COUNTERS.length });
+      await cap.waitFor(() => cap.text().split('\n').length > GAUGES + SECOND_COUNTERS.length);
       expect(cap.text().split('\n').filter((l) => l.includes('|g'))).toEqual(FIRST_DOGSTATSD);
       expect(cap.text().split('\n').filter((l) => l.includes('|c')).sort()).toEqual(SECOND_COUNTERS.map((l) => l.replace(/:[15]\|c/, ':0|c')).sort());
       expect(cap.connections).toBeGreaterThanOrEqual(2);
@@ -477,10 +499,10 @@ describe('StatsdSink failure paths: the agent keeps cycling, drops are counted',
       cap.resume();
       await s.close(); // waits for what is in flight
       expect(counters.buffered).toBe(0);
-      // Two writes of 2000 × 5 gauges + 4 agent gauges + 3 collector durations; the second also has
-      // the 5 agent counters' and 3 collector error counters' increments. If the first connection
+      // Two writes of 2000 × 5 gauges + 4 agent gauges + 4 collector durations; the second also has
+      // the 5 agent counters' and 4 collector error counters' increments. If the first connection
       // was still stuck at the second write, it was dropped: send_error.
-      const total = 2 * 10_007 + 8;
+      const total = 2 * 10_008 + 9;
       expect(counters.sent + (counters.dropped.deadline ?? 0) + (counters.dropped.send_error ?? 0)).toBe(total);
       // A dropped connection's kernel buffers still reach the server, with the lines of the write it cut off.
       await cap.waitFor(() => cap.text().split('\n').length - 1 >= counters.sent, 5000);
@@ -513,8 +535,8 @@ describe('StatsdSink against a TCP server that accepts and never reads', () => {
       expect(await s.write(big, deadline(5000))).toMatchObject({ status: 'ok' });
       expect(counters.buffered).toBe(0);
       // Every point is accounted for once; each write after the first also carries the 5 agent
-      // counters and the 3 collector error counters (and every write 3 collector durations).
-      const total = (writes + 1) * 10_007 + writes * 8;
+      // counters and the 4 collector error counters (and every write 4 collector durations).
+      const total = (writes + 1) * 10_008 + writes * 9;
       expect(counters.sent + (counters.dropped.deadline ?? 0) + (counters.dropped.send_error ?? 0)).toBe(total);
     } finally {
       await cap.close();
