@@ -180,7 +180,7 @@ export interface Encoded {
 
 export interface Trimmed {
   endpoint: string;
-  /** The tags sent. */
+  /** The namespace's tags sent (without a sample's own labels, such as its interface). */
   tags: string;
   /** The sanitised labels left out, `k=v` each. */
   dropped: string[];
@@ -242,8 +242,11 @@ export function encodePoints(points: Point[], c: ItemContext): Encoded {
     items.push(item);
     if (cut.length > 0) {
       const dropped = cut.map(([k, v]) => `${k}=${v}`);
-      const key = `${endpoint}\0${tags}\0${dropped.join(',')}`;
-      const t = trimmed.get(key) ?? { endpoint, tags, dropped, items: 0 };
+      // One entry per namespace: a sample's own labels (an interface) are the last tags, left aside.
+      const own = p.target ? Object.values(p.labels).filter((v) => v !== '').length : 0;
+      const nsTags = own === 0 ? tags : tags.split(',').slice(0, -own).join(',');
+      const key = `${endpoint}\0${nsTags}\0${dropped.join(',')}`;
+      const t = trimmed.get(key) ?? { endpoint, tags: nsTags, dropped, items: 0 };
       t.items++;
       trimmed.set(key, t);
     }
