@@ -58,15 +58,24 @@ export class NetFiles {
    */
   counters(file: CounterFile, only?: readonly string[]): CounterTable | undefined {
     return this.memo(`${file}:${only?.join(',') ?? '*'}`, () => {
-      const text = file === 'snmp' ? this.required(file) : this.optional(file);
+      const text = this.text(file);
       if (text === undefined) return undefined;
       const table = file === 'snmp6' ? parseSnmp6(text) : parseCounterTable(text, only);
-      if (table.problems.length > 0 && !this.reported.has(file)) {
-        this.reported.add(file);
-        this.problems.push(new MalformedError(this.path(file), table.problems.join('; ')));
-      }
+      this.damaged(file, table.problems);
       return table;
     });
+  }
+
+  /** A counter file's text, read once per cycle (snmp always exists; netstat, snmp6 may not). */
+  text(file: CounterFile): string | undefined {
+    return this.memo(`text:${file}`, () => (file === 'snmp' ? this.required(file) : this.optional(file)));
+  }
+
+  /** Records what is wrong with a file a collector parsed itself, once per file and cycle. */
+  damaged(file: CounterFile, problems: readonly string[]): void {
+    if (problems.length === 0 || this.reported.has(file)) return;
+    this.reported.add(file);
+    this.problems.push(new MalformedError(this.path(file), problems.join('; ')));
   }
 
   /** The namespace's interfaces; undefined when the file is absent. */

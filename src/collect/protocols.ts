@@ -15,6 +15,9 @@ import { Sample, Target } from '../core/model';
 import { NetFiles } from './netfiles';
 import { CollectorPlugin } from './collector';
 import { LimitError } from './fields';
+import { forEachSectionPair, pickWords } from '../procfs/netstat';
+import { forEachNameValue, splitSnmp6Name } from '../procfs/snmp6';
+import { decimal, words } from '../procfs/lines';
 import { DEFAULT_INCLUDE, DEFAULT_NAMES, FAMILY_DOC, counterDef } from './protocol-names';
 import { ReadPlan, readPlan } from './protocol-plan';
 
@@ -24,36 +27,103 @@ export interface ProtocolsConfig {
   maxCounters: number;
 }
 
-/** The collector of one configuration: its selection is remembered per name, up to a bound. */
+/** A header line's selection: which word indexes to read, as which metrics. */
+interface HeaderPicks {
+  count: number;
+  picks: number[];
+  defs: MetricDef[];
+}
+
+/** Header lines remembered (the kernel's are the same in every namespace; IcmpMsg's vary). */
+const MAX_HEADERS = 64;
+
+/**
+ * The collector of one configuration. Parsing whole files cost more than reading them (netstat's
+ * TcpExt line alone has ~130 values), so it reads only what its selection wants: per header line
+ * the word indexes selected (remembered), per snmp6 name its definition (remembered); the rest of
+ * a line is skipped, not split.
+ */
 class ProtocolCounters {
   /** Section_Field → its definition, or null when not selected. */
   private readonly known = new Map<string, MetricDef | null>();
+  private readonly headers = new Map<string, HeaderPicks>();
   private selectedCount = 0;
   private overflowReported = false;
   private overflow = 0;
+  private readonly picked: string[] = [];
 
   constructor(private readonly cfg: ProtocolsConfig) {}
 
   collect(_t: Target, files: NetFiles): Sample[] {
     const out: Sample[] = [];
     for (const [file, only] of this.cfg.plan) {
-      const table = files.counters(file, only);
-      if (table === undefined) continue;
-      for (const section of Object.keys(table.sections)) {
-        const fields = table.sections[section];
-        for (const field of Object.keys(fields)) {
-          const def = this.defOf(section, field);
-          const v = fields[field];
-          // Only a setting (a gauge such as Tcp MaxConn -1) may be negative.
-          if (def && (v >= 0 || def.kind === 'gauge')) out.push({ def, value: v });
-        }
-      }
+      const text = files.text(file);
+      if (text === undefined) continue;
+      const problems: string[] = [];
+      if (file === 'snmp6') this.snmp6(text, problems, out);
+      else this.table(text, only, problems, out);
+      files.damaged(file, problems);
     }
     if (this.overflow > 0 && !this.overflowReported) {
       this.overflowReported = true;
       files.report(new LimitError(`collectors.protocols.max_counters: more than ${this.cfg.maxCounters} counters are selected; the names seen after that are left out (narrow collectors.protocols.include or raise the limit)`));
     }
     return out;
+  }
+
+  private table(text: string, only: readonly string[] | undefined, problems: string[], out: Sample[]): void {
+    forEachSectionPair(text, problems, (section, header, values, colon) => {
+      if (only && !only.includes(section)) return;
+      const h = this.picksOf(section, header, colon);
+      if (h.picks.length === 0) return;
+      const got = this.picked;
+      const count = pickWords(values, colon + 1, h.picks, got);
+      if (count !== h.count) {
+        problems.push(`${section}: ${h.count} names but ${count} values`);
+        return;
+      }
+      for (let k = 0; k < h.picks.length; k++) this.put(h.defs[k], got[k], section, problems, out);
+    });
+  }
+
+  private snmp6(text: string, problems: string[], out: Sample[]): void {
+    forEachNameValue(text, problems, (name, value) => {
+      let def = this.known.get(name);
+      if (def === undefined) {
+        const sf = splitSnmp6Name(name);
+        if (!sf) {
+          problems.push(`not a "<Section>6<Field> <value>" line: "${name} ${value}"`.slice(0, 80));
+          return;
+        }
+        def = this.defOf(sf[0], sf[1]);
+        this.remember(name, def);
+      }
+      if (def) this.put(def, value, name, problems, out);
+    });
+  }
+
+  private put(def: MetricDef, word: string, where: string, problems: string[], out: Sample[]): void {
+    const v = decimal(word, true);
+    if (v === undefined) problems.push(`${where} ${def.key}: "${word.slice(0, 24)}" is not a whole number`);
+    // Only a setting (a gauge such as Tcp MaxConn -1) may be negative.
+    else if (v >= 0 || def.kind === 'gauge') out.push({ def, value: v });
+  }
+
+  private picksOf(section: string, header: string, colon: number): HeaderPicks {
+    let h = this.headers.get(header);
+    if (h) return h;
+    const names = words(header, colon + 1);
+    h = { count: names.length, picks: [], defs: [] };
+    names.forEach((field, i) => {
+      const def = this.defOf(section, field);
+      if (def) {
+        h!.picks.push(i);
+        h!.defs.push(def);
+      }
+    });
+    if (this.headers.size >= MAX_HEADERS) this.headers.clear();
+    this.headers.set(header, h);
+    return h;
   }
 
   private defOf(section: string, field: string): MetricDef | null {
@@ -66,9 +136,13 @@ class ProtocolCounters {
       return null; // not remembered: counted again if seen again, and never emitted
     }
     if (def) this.selectedCount++;
-    // Names are the kernel's (a few hundred); the bound only guards against a file gone wild.
-    if (this.known.size < 16 * this.cfg.maxCounters) this.known.set(name, def);
+    this.remember(name, def);
     return def;
+  }
+
+  /** Names are the kernel's (a few hundred); the bound only guards against a file gone wild. */
+  private remember(name: string, def: MetricDef | null): void {
+    if (this.known.size < 16 * this.cfg.maxCounters) this.known.set(name, def);
   }
 }
 

@@ -21,18 +21,21 @@ export interface CounterTable {
   problems: string[];
 }
 
-export function parseCounterTable(text: string, only?: readonly string[]): CounterTable {
-  const out: CounterTable = { sections: {}, problems: [] };
+/**
+ * Calls `fn` with each section's header line and value line (`colon`: where the section name
+ * ends in both); what does not pair up is added to `problems`.
+ */
+export function forEachSectionPair(text: string, problems: string[], fn: (section: string, header: string, values: string, colon: number) => void): void {
   let head: { section: string; line: string } | undefined;
   const unpaired = (): void => {
-    if (head) out.problems.push(`${head.section}: a header line without its values`);
+    if (head) problems.push(`${head.section}: a header line without its values`);
     head = undefined;
   };
   forEachLine(text, (line) => {
     const colon = line.indexOf(':');
     if (colon <= 0) {
       unpaired();
-      if (line.trim() !== '') out.problems.push(`a line without a section name: "${line.slice(0, 40)}"`);
+      if (line.trim() !== '') problems.push(`a line without a section name: "${line.slice(0, 40)}"`);
       return;
     }
     const section = line.slice(0, colon);
@@ -43,6 +46,36 @@ export function parseCounterTable(text: string, only?: readonly string[]): Count
     }
     const header = head.line;
     head = undefined; // this line consumed the pair
+    fn(section, header, line, colon);
+  });
+  unpaired();
+}
+
+/**
+ * The words of `line` after `from` at the word indexes `picks` (ascending) into `out`, without
+ * splitting the whole line (netstat's TcpExt line has ~130 values; a selection wants a few);
+ * returns how many words the line has.
+ */
+export function pickWords(line: string, from: number, picks: readonly number[], out: string[]): number {
+  let count = 0;
+  let k = 0;
+  let i = from;
+  const n = line.length;
+  const space = (c: number): boolean => c === 32 || c === 9;
+  while (i < n) {
+    while (i < n && space(line.charCodeAt(i))) i++;
+    if (i >= n) break;
+    const start = i;
+    while (i < n && !space(line.charCodeAt(i))) i++;
+    if (k < picks.length && picks[k] === count) out[k++] = line.slice(start, i);
+    count++;
+  }
+  return count;
+}
+
+export function parseCounterTable(text: string, only?: readonly string[]): CounterTable {
+  const out: CounterTable = { sections: {}, problems: [] };
+  forEachSectionPair(text, out.problems, (section, header, line, colon) => {
     if (only && !only.includes(section)) return;
     const names = words(header, colon + 1);
     const vals = words(line, colon + 1);
@@ -58,6 +91,5 @@ export function parseCounterTable(text: string, only?: readonly string[]): Count
     }
     out.sections[section] = fields;
   });
-  unpaired();
   return out;
 }

@@ -10,22 +10,36 @@ import { CounterTable } from './netstat';
 
 const NAME = /^([A-Za-z]+?6)([A-Za-z0-9]+)$/;
 
-export function parseSnmp6(text: string): CounterTable {
-  const out: CounterTable = { sections: {}, problems: [] };
+/** `Ip6InOctets` → ['Ip6', 'InOctets']; undefined for a name of another shape. */
+export function splitSnmp6Name(name: string): [string, string] | undefined {
+  const m = NAME.exec(name);
+  return m ? [m[1], m[2]] : undefined;
+}
+
+/** Calls `fn` with each line's two words; a non-empty line of another shape goes to `problems`. */
+export function forEachNameValue(text: string, problems: string[], fn: (name: string, value: string) => void): void {
   forEachLine(text, (line) => {
     const w = words(line);
     if (w.length === 0) return;
-    const m = w.length === 2 ? NAME.exec(w[0]) : null;
-    if (!m) {
-      out.problems.push(`not a "<Section>6<Field> <value>" line: "${line.trim().slice(0, 40)}"`);
+    if (w.length !== 2) problems.push(`not a "<Section>6<Field> <value>" line: "${line.trim().slice(0, 40)}"`);
+    else fn(w[0], w[1]);
+  });
+}
+
+export function parseSnmp6(text: string): CounterTable {
+  const out: CounterTable = { sections: {}, problems: [] };
+  forEachNameValue(text, out.problems, (name, value) => {
+    const sf = splitSnmp6Name(name);
+    if (!sf) {
+      out.problems.push(`not a "<Section>6<Field> <value>" line: "${name} ${value}"`.slice(0, 80));
       return;
     }
-    const v = decimal(w[1]);
+    const v = decimal(value);
     if (v === undefined) {
-      out.problems.push(`${w[0]}: "${w[1].slice(0, 24)}" is not a whole number`);
+      out.problems.push(`${name}: "${value.slice(0, 24)}" is not a whole number`);
       return;
     }
-    (out.sections[m[1]] ??= {})[m[2]] = v;
+    (out.sections[sf[0]] ??= {})[sf[1]] = v;
   });
   return out;
 }
