@@ -25,7 +25,8 @@ export interface Collector {
 /**
  * A collector plugin. Its switch is `collectors.<name>.enabled` (default `defaultEnabled`),
  * added by the registry; `config` declares further keys under `collectors.<name>`. Every sample
- * it emits carries one of `metrics` (the collect stage reports any other as an error).
+ * it emits carries one of `metrics`, or a member of one of `families` (the collect stage reports
+ * any other as an error).
  */
 export interface CollectorPlugin<C = unknown> {
   name: string;
@@ -43,6 +44,13 @@ export interface CollectorPlugin<C = unknown> {
    */
   series?: { namespace?: string; host?: string };
   metrics: readonly MetricDef[];
+  /**
+   * Families of metrics selected from configuration (collect/protocols.ts): one definition per
+   * family, its names written with placeholders (`netstat.<Section>.<Field>`) for the metric
+   * reference. A sample whose definition names one of these families (`MetricDef.family`) is
+   * declared; the collector bounds how many members it makes.
+   */
+  families?: readonly MetricDef[];
   config?: Omit<ConfigSection<C>, 'path'>;
   create(cfg: C): Collector;
 }

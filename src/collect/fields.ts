@@ -8,6 +8,11 @@ export class MalformedError extends Error {
   }
 }
 
+/** A configured bound was reached: what is beyond it is left out, and said once. */
+export class LimitError extends Error {
+  readonly code = 'ELIMIT';
+}
+
 /**
  * IPv4 part + IPv6 part. When the kernel has no IPv6 at all (`v6file` undefined) the IPv4 part
  * is the whole count. When the IPv6 file exists but lacks the field, the sum would be a guess:

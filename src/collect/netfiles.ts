@@ -3,18 +3,25 @@
 import { isGone, unlessGone } from '../procfs/read';
 import { KeptFiles } from '../procfs/kept';
 import { parseSockstat, Sockstat } from '../procfs/sockstat';
-import { parseSnmp, Snmp } from '../procfs/snmp';
+import { Snmp } from '../procfs/snmp';
+import { CounterTable, parseCounterTable } from '../procfs/netstat';
+import { parseSnmp6 } from '../procfs/snmp6';
+import { NetDev, parseNetDev } from '../procfs/netdev';
 import { parseTcpTable, TcpTable } from '../procfs/tcp-table';
 import { Target, TargetGoneError } from '../core/model';
-import { MalformedError } from './fields';
+import { LimitError, MalformedError } from './fields';
 
-/** snmp protocols some collector reads; a collector needing another adds it here. */
+/** snmp sections the snmp collector reads (the protocols collector asks for its own). */
 const SNMP_PROTOCOLS = ['Tcp', 'Udp'];
+
+/** The files of counters in sections (procfs/netstat.ts, procfs/snmp6.ts). */
+export type CounterFile = 'snmp' | 'netstat' | 'snmp6';
 
 export class NetFiles {
   private cache = new Map<string, unknown>();
-  /** Malformed-file findings that did not stop the other numbers from being read. */
-  readonly problems: MalformedError[] = [];
+  private readonly reported = new Set<string>();
+  /** Malformed-file findings (and bounds reached) that did not stop the other numbers from being read. */
+  readonly problems: (MalformedError | LimitError)[] = [];
 
   constructor(
     private readonly files: KeptFiles,
@@ -42,7 +49,50 @@ export class NetFiles {
 
   /** Only the protocols collectors read are parsed (this runs per namespace per cycle). */
   snmp(): Snmp {
-    return this.memo('snmp', () => parseSnmp(this.required('snmp'), SNMP_PROTOCOLS));
+    return this.counters('snmp', SNMP_PROTOCOLS)!.sections;
+  }
+
+  /**
+   * A file of counters, parsed once per cycle for each set of sections asked for (`only`,
+   * undefined: all). snmp is present in every namespace; netstat and snmp6 may be absent
+   * (undefined). What is wrong with the text is recorded once, by the first parse.
+   */
+  counters(file: CounterFile, only?: readonly string[]): CounterTable | undefined {
+    return this.memo(`${file}:${only?.join(',') ?? '*'}`, () => {
+      const text = this.text(file);
+      if (text === undefined) return undefined;
+      const table = file === 'snmp6' ? parseSnmp6(text) : parseCounterTable(text, only);
+      this.damaged(file, table.problems);
+      return table;
+    });
+  }
+
+  /** A counter file's text, read once per cycle (snmp always exists; netstat, snmp6 may not). */
+  text(file: CounterFile): string | undefined {
+    return this.memo(`text:${file}`, () => (file === 'snmp' ? this.required(file) : this.optional(file)));
+  }
+
+  /** Records what is wrong with a file a collector parsed itself, once per file and cycle. */
+  damaged(file: CounterFile, problems: readonly string[]): void {
+    if (problems.length === 0 || this.reported.has(file)) return;
+    this.reported.add(file);
+    this.problems.push(new MalformedError(this.path(file), problems.join('; ')));
+  }
+
+  /** The namespace's interfaces; undefined when the file is absent. */
+  netdev(): NetDev | undefined {
+    return this.memo('dev', () => {
+      const text = this.optional('dev');
+      if (text === undefined) return undefined;
+      const dev = parseNetDev(text);
+      if (dev.problems.length > 0) this.problems.push(new MalformedError(this.path('dev'), dev.problems.join('; ')));
+      return dev;
+    });
+  }
+
+  /** Records a bound a collector reached (reported like a malformed file: counted, numbers kept). */
+  report(err: LimitError): void {
+    this.problems.push(err);
   }
 
   /**
@@ -70,7 +120,7 @@ export class NetFiles {
 
   /** Whether `file` was already read this cycle (then its method costs nothing). */
   wasRead(file: 'sockstat' | 'sockstat6' | 'snmp' | 'tcp' | 'tcp6'): boolean {
-    return this.cache.has(file);
+    return this.cache.has(file === 'snmp' ? `snmp:${SNMP_PROTOCOLS.join(',')}` : file);
   }
 
   /** The text of an optional file under net/ (`stat/nf_conntrack`); undefined when it does not exist. */

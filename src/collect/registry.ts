@@ -5,12 +5,13 @@ import { AGENT_METRICS, MetricDef } from '../core/metrics';
 import { AnyCollectorPlugin } from './collector';
 import { snmp } from './snmp';
 import { sockstat } from './sockstat';
-import { snmpCounters } from './snmp-counters';
+import { protocols } from './protocols';
+import { interfaces } from './interfaces';
 import { orphans } from './orphans';
 import { tcpStates } from './tcp-states';
 import { conntrack } from './conntrack';
 
-export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, snmpCounters, orphans, tcpStates, conntrack];
+export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, protocols, orphans, tcpStates, conntrack, interfaces];
 
 /** Every metric sockpulse can emit: the collectors' (registry order), then the agent's own. */
 export function catalog(collectors: readonly AnyCollectorPlugin[] = COLLECTORS): MetricDef[] {

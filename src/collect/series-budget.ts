@@ -15,6 +15,8 @@ export interface BudgetedCollector {
   name: string;
   priority: number;
   declared: ReadonlySet<MetricDef>;
+  /** Metric families it declared: a generated member (protocols) belongs to its family's collector. */
+  families?: ReadonlySet<string>;
 }
 
 export interface SeriesCount {
@@ -26,8 +28,13 @@ export interface SeriesCount {
 
 /** Counts series per collector and, when `max` > 0 and they exceed it, removes the excess from `results` (in place). */
 export function applySeriesBudget(results: TargetSamples[], collectors: readonly BudgetedCollector[], max: number): SeriesCount {
-  const owner = new Map<MetricDef, number>();
-  collectors.forEach((c, i) => c.declared.forEach((d) => owner.set(d, i)));
+  const byDef = new Map<MetricDef, number>();
+  const byFamily = new Map<string, number>();
+  collectors.forEach((c, i) => {
+    c.declared.forEach((d) => byDef.set(d, i));
+    c.families?.forEach((f) => byFamily.set(f, i));
+  });
+  const owner = { get: (d: MetricDef): number | undefined => byDef.get(d) ?? (d.family !== undefined ? byFamily.get(d.family) : undefined) };
   const series = collectors.map(() => 0);
   let total = 0;
   for (const r of results) {

@@ -4,7 +4,7 @@ import { namespaceGauge } from '../core/metrics';
 import { CollectorPlugin } from './collector';
 
 const established = namespaceGauge({
-  key: 'established', falcon: 'estab', prom: 'sockpulse_tcp_established', otel: 'sockpulse.tcp.established', unit: '{connection}',
+  key: 'established', falcon: 'estab', prom: 'sockpulse_tcp_established', otel: 'sockpulse.tcp.established', unit: '{connection}', agent: 'ss.estab',
   help: 'TCP connections in ESTABLISHED (and CLOSE_WAIT since Linux 6.10), IPv4+IPv6', source: 'snmp Tcp: CurrEstab',
 });
 

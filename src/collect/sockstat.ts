@@ -22,7 +22,7 @@ const inuse = namespaceGauge({
   help: 'TCP sockets in use (listening and connected, not TIME_WAIT), IPv4+IPv6', source: 'sockstat TCP: inuse + sockstat6 TCP6: inuse',
 });
 const timewait = namespaceGauge({
-  key: 'timewait', falcon: 'timewait', prom: 'sockpulse_tcp_timewait', otel: 'sockpulse.tcp.timewait', unit: '{socket}',
+  key: 'timewait', falcon: 'timewait', prom: 'sockpulse_tcp_timewait', otel: 'sockpulse.tcp.timewait', unit: '{socket}', agent: 'ss.timewait',
   help: 'TCP sockets in TIME_WAIT, IPv4+IPv6', source: 'sockstat TCP: tw',
 });
 const total = namespaceGauge({

@@ -5,6 +5,7 @@
 // reported as a collect error, never emitted and never dropped silently.
 import { Sample, StageError, Target, TargetGoneError, TargetSamples } from '../core/model';
 import { MetricDef } from '../core/metrics';
+import { sectionDefaults } from '../core/config-section';
 import { ProcReader, errnoCode, isGone, netnsInode } from '../procfs/read';
 import { KeptFiles } from '../procfs/kept';
 import { NetFiles } from './netfiles';
@@ -32,15 +33,23 @@ export interface ActiveCollector {
   collector: Collector;
   declared: ReadonlySet<MetricDef>;
   priority: number;
+  /** Keys of the metric families it declared (a generated member names its family). */
+  families: ReadonlySet<string>;
 }
 
 export function activeCollector(plugin: AnyCollectorPlugin, cfg?: unknown): ActiveCollector {
-  return { name: plugin.name, collector: plugin.create(cfg), declared: new Set(plugin.metrics), priority: plugin.priority ?? DEFAULT_PRIORITY };
+  return {
+    name: plugin.name,
+    collector: plugin.create(cfg),
+    declared: new Set(plugin.metrics),
+    priority: plugin.priority ?? DEFAULT_PRIORITY,
+    families: new Set((plugin.families ?? []).map((f) => f.family ?? f.key)),
+  };
 }
 
 /** The collectors that are on by default, with no configuration (tests, benchmarks). */
 export function defaultCollectors(): ActiveCollector[] {
-  return COLLECTORS.filter((p) => p.defaultEnabled).map((p) => activeCollector(p, p.config?.resolve({}, {})));
+  return COLLECTORS.filter((p) => p.defaultEnabled).map((p) => activeCollector(p, p.config?.resolve(sectionDefaults(p.config.schema), {})));
 }
 
 export class CollectStage {
@@ -157,7 +166,9 @@ export class CollectStage {
 
 /** Why a sample may not be emitted, or undefined when it may. */
 function misdeclared(c: ActiveCollector, s: Sample, target: Target): string | undefined {
-  if (!c.declared.has(s.def)) return `emitted ${s.def?.key ?? String(s.def)}, which it did not declare`;
+  if (!c.declared.has(s.def) && !(s.def?.family !== undefined && c.families.has(s.def.family))) {
+    return `emitted ${s.def?.key ?? String(s.def)}, which it did not declare`;
+  }
   if (s.def.scope === 'host' && target.scope !== 'host') return `emitted the host-wide ${s.def.key} for a ${target.scope} target`;
   if (s.def.scope === 'agent') return `emitted the agent metric ${s.def.key}`;
   return undefined;

@@ -51,8 +51,21 @@ export function loadConfig(opts: LoadOptions = {}): Loaded {
     return { settings: deepFreeze(settings), resolved, printable: () => printable(config.toString(), schema) };
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError((err as Error).message);
+    throw new ConfigError(withRenames((err as Error).message));
   }
+}
+
+/** Sections that were renamed: old → new, and what to know. */
+const RENAMED: Record<string, string> = {
+  'collectors.snmp_counters': 'collectors.protocols (its 13 counters are that collector\'s default selection, under the same metric names)',
+};
+
+/** convict's "not declared" message, told where a renamed key went. */
+function withRenames(message: string): string {
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (message.includes(`'${old}.`)) return `${message}; ${old} is now ${now}`;
+  }
+  return message;
 }
 
 /** convict's JSON (`sensitive` keys already "[Sensitive]") with every `redact: 'url'` value redacted. */

@@ -5,7 +5,7 @@
 import * as os from 'os';
 import { Env } from '../core/config-section';
 import { Listen, parseListen } from '../core/listen';
-import { TARGET_LABEL_KEYS } from '../core/labels';
+import { POINT_LABEL_KEYS, TARGET_LABEL_KEYS } from '../core/labels';
 import { Interval, parseInterval } from '../schedule/interval';
 import { compileFilters } from '../discover/filters';
 import { DiscoverySpec, sourcesOf } from '../discover/build';
@@ -48,9 +48,10 @@ export function resolveSettings(s: Raw, env: Env, r: Registries = REGISTRIES): R
   const copyLabels: string[] = [];
   for (const key of ['docker', 'cri']) {
     const list: string[] = s[key]?.copy_labels ?? [];
-    const own = list.filter((k) => (TARGET_LABEL_KEYS as readonly string[]).includes(k));
+    const reserved: readonly string[] = [...TARGET_LABEL_KEYS, ...POINT_LABEL_KEYS];
+    const own = list.filter((k) => reserved.includes(k));
     if (own.length > 0) {
-      throw new Error(`${key}.copy_labels: ${own.join(', ')} would overwrite sockpulse's own label of that name; copy labels may not be named ${TARGET_LABEL_KEYS.join(', ')}`);
+      throw new Error(`${key}.copy_labels: ${own.join(', ')} would overwrite sockpulse's own label of that name; copy labels may not be named ${reserved.join(', ')}`);
     }
     for (const k of list) if (!copyLabels.includes(k)) copyLabels.push(k);
   }

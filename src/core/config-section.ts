@@ -32,3 +32,13 @@ export interface ConfigSection<R> {
    */
   resolve(raw: Record<string, unknown>, env: Env): R;
 }
+
+/** A section's values when nothing is configured: each key's default. */
+export function sectionDefaults(schema: SectionSchema): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) {
+    const leaf = typeof v === 'object' && v !== null && 'doc' in v && 'default' in v;
+    out[k] = leaf ? structuredClone((v as KeySpec).default) : sectionDefaults(v as SectionSchema);
+  }
+  return out;
+}

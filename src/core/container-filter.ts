@@ -2,6 +2,7 @@
 // discovery's `filters` section, and collectors that read only some containers (tcp_states).
 import { ContainerRef } from './model';
 import { label } from './labels';
+import { anchored as compile } from './patterns';
 
 export interface FilterConfig {
   include_names: string[];
@@ -40,13 +41,4 @@ export function compileFilters(cfg: FilterConfig, section = 'filters'): (c: Cont
     if (incL.length > 0 && !incL.some((r) => labelMatch(c, r))) return false;
     return !excL.some((r) => labelMatch(c, r));
   };
-}
-
-/** Patterns are anchored: `web` matches the name "web", `web.*` every name starting with it. */
-function compile(key: string, pattern: string): RegExp {
-  try {
-    return new RegExp(`^(?:${pattern})$`);
-  } catch (err) {
-    throw new Error(`${key}: "${pattern}" is not a valid regular expression (${(err as Error).message})`);
-  }
 }

@@ -38,3 +38,9 @@ export function targetLabels(t: Target): Record<string, string> {
   if (t.scope === 'netns' && !out.netns_name) out.netns_name = `netns-${t.netns}`;
   return out;
 }
+
+/**
+ * Label keys a sample may carry itself (core/model.ts Sample.labels), beside its target's labels.
+ * A copied container label may not take one of these names.
+ */
+export const POINT_LABEL_KEYS = ['interface'] as const;

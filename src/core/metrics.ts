@@ -5,6 +5,7 @@
 //              leaf and a parent (Graphite behind StatsD cannot have a node that is both).
 //   prom       Prometheus name (base units, `_total` on counters)
 //   otel       OpenTelemetry instrument name, with `unit` in UCUM
+//   agent      the falcon-plus agent's name for the same number, when it has one (sinks.falcon.naming)
 import * as fs from 'fs';
 
 /** namespace: one series per target; host: a host-wide kernel number, once; agent: self-metric. */
@@ -27,6 +28,18 @@ export interface MetricDef {
    * the raw value. A number, so a definition is plain data (a batch can be cloned).
    */
   toBaseUnit?: number;
+  /**
+   * The family a generated definition belongs to (e.g. `netstat`): a collector that selects its
+   * metrics from configuration declares the family (collect/collector.ts `families`) instead of
+   * every member, and the collect stage accepts any member of a family it declared.
+   */
+  family?: string;
+  /**
+   * The Open-Falcon agent's own name for the same number (falcon-plus modules/agent/funcs:
+   * `ss.estab`, `TcpExt.ListenOverflows`, `snmp.Udp.InErrors`, `net.if.in.bytes`), used by the
+   * Open-Falcon sink's `naming: agent`; absent when the agent has no such metric.
+   */
+  agent?: string;
 }
 
 let pageSize: number | undefined;
@@ -39,7 +52,7 @@ export function kernelPageSize(): number {
   return pageSize;
 }
 
-type Names = Pick<MetricDef, 'key' | 'falcon' | 'prom' | 'otel' | 'unit' | 'help' | 'source'>;
+type Names = Pick<MetricDef, 'key' | 'falcon' | 'prom' | 'otel' | 'unit' | 'help' | 'source'> & Pick<MetricDef, 'family' | 'agent'>;
 
 /** A per-namespace gauge. */
 export const namespaceGauge = (n: Names): MetricDef => ({ kind: 'gauge', scope: 'namespace', ...n });

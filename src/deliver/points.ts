@@ -11,7 +11,10 @@ export interface Point {
   value: number;
   /** The namespace a `namespace`-scoped point describes; absent for host-wide and agent points. */
   target?: Target;
-  /** Point-specific labels: `stage`, `sink`, `reason` on agent metrics; none on kernel metrics. */
+  /**
+   * Point-specific labels: `stage`, `sink`, `reason` on agent metrics; a sample's own labels
+   * (`interface`) on kernel metrics that have several series per namespace; otherwise none.
+   */
   labels: Record<string, string>;
 }
 
@@ -37,7 +40,8 @@ function kernelPoints(batch: Batch): Point[] {
   for (const r of batch.results) {
     for (const s of r.samples) {
       // Host-wide numbers describe no namespace: no target, no target labels.
-      out.push(s.def.scope === 'host' ? { def: s.def, value: s.value, labels: NO_LABELS } : { def: s.def, value: s.value, target: r.target, labels: NO_LABELS });
+      const labels = s.labels ?? NO_LABELS;
+      out.push(s.def.scope === 'host' ? { def: s.def, value: s.value, labels } : { def: s.def, value: s.value, target: r.target, labels });
     }
   }
   return out;

@@ -60,6 +60,11 @@ export interface Mix {
   fw2orphan4?: number;
   /** FIN_WAIT2 closed with the default linger: a timewait socket (not an orphan, counted in tw) + 1 CLOSE_WAIT server each. */
   fw2tw4?: number;
+  /**
+   * A listener (backlog 0, never accepting) and this many clients: one waits in the accept queue,
+   * the others' SYNs overflow it (ListenOverflows = ListenDrops = N - 1). Not in expectedStats.
+   */
+  overflow4?: number;
 }
 
 export interface ExpectedStats {
@@ -92,7 +97,7 @@ export const SOCKMIX_IN_IMAGE = '/bin/sockmix';
 
 const KEYS: Array<keyof Mix> = [
   'listen4', 'listen6', 'estab4', 'estab6', 'timewait4', 'timewait6',
-  'closewait4', 'closewait6', 'udp4', 'udp6', 'unix', 'orphan4', 'orphan6', 'lastack4', 'fw2orphan4', 'fw2tw4',
+  'closewait4', 'closewait6', 'udp4', 'udp6', 'unix', 'orphan4', 'orphan6', 'lastack4', 'fw2orphan4', 'fw2tw4', 'overflow4',
 ];
 
 /** Command-line arguments for sockmix (kinds with a count > 0 only). */

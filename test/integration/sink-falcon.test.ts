@@ -173,6 +173,17 @@ describe('FalconSink delivers real cycles', () => {
       'sockpulse.tcp.retrans_segs': 0, 'sockpulse.tcp.in_errs': 0, 'sockpulse.tcp.out_rsts': 0, 'sockpulse.udp.in_datagrams': 0,
       'sockpulse.udp.out_datagrams': 0, 'sockpulse.udp.no_ports': 0, 'sockpulse.udp.in_errors': 0, 'sockpulse.udp.rcvbuf_errors': 0,
       'sockpulse.udp.sndbuf_errors': 0,
+      'sockpulse.netstat.TcpExt.ListenOverflows': 0, 'sockpulse.netstat.TcpExt.ListenDrops': 0, 'sockpulse.netstat.TcpExt.TCPTimeouts': 0,
+      'sockpulse.netstat.TcpExt.TCPAbortOnTimeout': 0, 'sockpulse.netstat.TcpExt.TCPAbortOnMemory': 0, 'sockpulse.netstat.TcpExt.TCPBacklogDrop': 0,
+      'sockpulse.netstat.TcpExt.TCPLostRetransmit': 0, 'sockpulse.netstat.TcpExt.TCPSynRetrans': 0,
+      'sockpulse.netstat.IpExt.InOctets': 147, 'sockpulse.netstat.IpExt.OutOctets': 119, 'sockpulse.netstat.Ip6.InOctets': 224, 'sockpulse.netstat.Ip6.OutOctets': 432,
+      'sockpulse.netstat.Udp6.InDatagrams': 0, 'sockpulse.netstat.Udp6.OutDatagrams': 0, 'sockpulse.netstat.Udp6.NoPorts': 0, 'sockpulse.netstat.Udp6.InErrors': 0,
+      'sockpulse.netstat.Udp6.RcvbufErrors': 0, 'sockpulse.netstat.Udp6.SndbufErrors': 0,
+    });
+    // Its interface (lo left out): the same tags plus interface.
+    expect(byTags({ scope: 'container', container_id: '4e3eb141f15f', interface: 'eth0' })).toEqual({
+      'sockpulse.if.rx_bytes': 381, 'sockpulse.if.rx_packets': 5, 'sockpulse.if.rx_errors': 0, 'sockpulse.if.rx_dropped': 0,
+      'sockpulse.if.tx_bytes': 603, 'sockpulse.if.tx_packets': 8, 'sockpulse.if.tx_errors': 0, 'sockpulse.if.tx_dropped': 0,
     });
     // The host target: scope=host only; host-wide numbers once, without tags; none on the pod.
     expect(byTags({ scope: 'host' })).toMatchObject({ 'sockpulse.estab': 0, 'sockpulse.inuse': 1, 'sockpulse.total': 35, 'sockpulse.tcp.out_rsts': 78 });
@@ -231,7 +242,8 @@ describe('FalconSink delivers real cycles', () => {
     expect(r.status).toBe('ok');
     const webItems = rx.items.filter((i) => i.tags.pod === 'p');
     expect(webItems.length).toBe(web.samples.length);
-    for (const i of webItems) expect(i.tags).toEqual({ scope: 'container', container: 'web_scope_host_x_1_evil', pod: 'p', namespace: 'prod_ns', image: '_n__' });
+    const own = (m: string) => (m.startsWith('sockpulse.if.') ? { interface: 'eth0' } : {});
+    for (const i of webItems) expect(i.tags).toEqual({ scope: 'container', container: 'web_scope_host_x_1_evil', pod: 'p', namespace: 'prod_ns', image: '_n__', ...own(i.metric) });
     expect(rx.items.some((i) => i.tags.container?.startsWith('ccc'))).toBe(false);
     expect(counters.dropped).toEqual({ invalid_local: pod.samples.length });
     expect(lines.some((l) => l.includes('"dropped":{"too_long":') && /"level":20/.test(l))).toBe(true);
@@ -358,8 +370,8 @@ describe('FalconSink when the backend fails', () => {
   });
 
   it('keeps memory bounded through a long outage, dropping the oldest (counted), and delivers the newest on recovery', async () => {
-    // About two cycles of the fixture's ~100 points, deflated (the bound counts kept bytes).
-    const bound = 3000;
+    // About two cycles of the fixture's ~330 points, deflated (the bound counts kept bytes).
+    const bound = 8000;
     const { agent, counters, sink } = setup(rx.transferUrl, { buffer_bytes: bound, batch_size: 25 }, 1000);
     await rx.setMode({ kind: 'refuse' });
     const batches: Batch[] = [];

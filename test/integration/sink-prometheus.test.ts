@@ -100,7 +100,8 @@ promtool().describe('Prometheus sink: the fixture proc tree over HTTP', () => {
     // Counters: what the reviewed golden JSON says, for every target, and nothing else.
     for (const [key, value] of Object.entries(golden.targets[0].counters)) {
       const want = Object.fromEntries(golden.targets.map((t) => [String(t.netns), (t.counters as Record<string, number>)[key]]));
-      expect([key, byNetns(page.get(`sockpulse_${key}_total`))]).toEqual([key, want]);
+      const prom = ALL_METRICS.find((d) => d.key === key)!.prom; // the protocols collector's names: old or Section_Field
+      expect([key, byNetns(page.get(prom))]).toEqual([key, Object.fromEntries(Object.entries(want).filter(([, v]) => v !== undefined))]);
       expect(value).toBe(want[NS.host]);
     }
     // One label set per target: TARGET_LABEL_KEYS + netns, missing values "", no pid.

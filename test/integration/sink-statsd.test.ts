@@ -96,12 +96,14 @@ const FIRST_DOGSTATSD = [
   'sockpulse.agent.skipped:1|g',
   'sockpulse.agent.collector.duration_ms:0|g|#collector:sockstat',
   'sockpulse.agent.collector.duration_ms:0|g|#collector:snmp',
-  'sockpulse.agent.collector.duration_ms:0|g|#collector:snmp_counters',
+  'sockpulse.agent.collector.duration_ms:0|g|#collector:protocols',
   'sockpulse.agent.collector.duration_ms:0|g|#collector:conntrack',
+  'sockpulse.agent.collector.duration_ms:0|g|#collector:interfaces',
   'sockpulse.agent.collector.series:21|g|#collector:sockstat',
   'sockpulse.agent.collector.series:5|g|#collector:snmp',
-  'sockpulse.agent.collector.series:65|g|#collector:snmp_counters',
+  'sockpulse.agent.collector.series:147|g|#collector:protocols',
   'sockpulse.agent.collector.series:0|g|#collector:conntrack',
+  'sockpulse.agent.collector.series:56|g|#collector:interfaces',
 ];
 const POD_T = 'container_id=aaaaaaaaaaaa_bbbbbbbbbbbb,pod_uid=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const FIRST_TELEGRAF = [
@@ -137,12 +139,14 @@ const FIRST_TELEGRAF = [
   'sockpulse.agent.skipped:1|g',
   'sockpulse.agent.collector.duration_ms,collector=sockstat:0|g',
   'sockpulse.agent.collector.duration_ms,collector=snmp:0|g',
-  'sockpulse.agent.collector.duration_ms,collector=snmp_counters:0|g',
+  'sockpulse.agent.collector.duration_ms,collector=protocols:0|g',
   'sockpulse.agent.collector.duration_ms,collector=conntrack:0|g',
+  'sockpulse.agent.collector.duration_ms,collector=interfaces:0|g',
   'sockpulse.agent.collector.series,collector=sockstat:21|g',
   'sockpulse.agent.collector.series,collector=snmp:5|g',
-  'sockpulse.agent.collector.series,collector=snmp_counters:65|g',
+  'sockpulse.agent.collector.series,collector=protocols:147|g',
   'sockpulse.agent.collector.series,collector=conntrack:0|g',
+  'sockpulse.agent.collector.series,collector=interfaces:56|g',
 ];
 const POD_N = 'container_id.aaaaaaaaaaaa_bbbbbbbbbbbb.pod_uid.0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 const FIRST_NONE = [
@@ -178,29 +182,43 @@ const FIRST_NONE = [
   'sockpulse.agent.skipped:1|g',
   'sockpulse.agent.collector.duration_ms.collector.sockstat:0|g',
   'sockpulse.agent.collector.duration_ms.collector.snmp:0|g',
-  'sockpulse.agent.collector.duration_ms.collector.snmp_counters:0|g',
+  'sockpulse.agent.collector.duration_ms.collector.protocols:0|g',
   'sockpulse.agent.collector.duration_ms.collector.conntrack:0|g',
+  'sockpulse.agent.collector.duration_ms.collector.interfaces:0|g',
   'sockpulse.agent.collector.series.collector.sockstat:21|g',
   'sockpulse.agent.collector.series.collector.snmp:5|g',
-  'sockpulse.agent.collector.series.collector.snmp_counters:65|g',
+  'sockpulse.agent.collector.series.collector.protocols:147|g',
   'sockpulse.agent.collector.series.collector.conntrack:0|g',
+  'sockpulse.agent.collector.series.collector.interfaces:56|g',
 ];
 const COUNTER_KEYS = ['tcp.active_opens', 'tcp.passive_opens', 'tcp.attempt_fails', 'tcp.estab_resets', 'tcp.retrans_segs', 'tcp.in_errs', 'tcp.out_rsts',
   'udp.in_datagrams', 'udp.out_datagrams', 'udp.no_ports', 'udp.in_errors', 'udp.rcvbuf_errors', 'udp.sndbuf_errors'];
-const TARGET_TAGS = ['scope:host', 'scope:container,container_id:4e3eb141f15f', `scope:container,${POD}`, 'scope:netns,netns_name:netns-4026532500', 'scope:container,container_id:cccccccccccc'];
+/** The rest of the protocols collector's default selection (netstat, and snmp6 where IPv6 is). */
+const NETSTAT_KEYS = ['TcpExt.ListenOverflows', 'TcpExt.ListenDrops', 'TcpExt.TCPTimeouts', 'TcpExt.TCPAbortOnTimeout', 'TcpExt.TCPAbortOnMemory',
+  'TcpExt.TCPBacklogDrop', 'TcpExt.TCPLostRetransmit', 'TcpExt.TCPSynRetrans', 'IpExt.InOctets', 'IpExt.OutOctets'].map((k) => `netstat.${k}`);
+const SNMP6_KEYS = ['Ip6.InOctets', 'Ip6.OutOctets', 'Udp6.InDatagrams', 'Udp6.OutDatagrams', 'Udp6.NoPorts', 'Udp6.InErrors', 'Udp6.RcvbufErrors', 'Udp6.SndbufErrors'].map((k) => `netstat.${k}`);
+const IF_KEYS = ['rx', 'tx'].flatMap((w) => ['bytes', 'packets', 'errors', 'dropped'].map((f) => `if.${w}_${f}`));
+/** Per target: its tags, whether it has snmp6, its interfaces (lo left out). */
+const TARGETS: [string, boolean, string[]][] = [
+  ['scope:host', true, ['ifb0', 'ifb1', 'eth0']],
+  ['scope:container,container_id:4e3eb141f15f', true, ['eth0']],
+  [`scope:container,${POD}`, true, ['eth0']],
+  ['scope:netns,netns_name:netns-4026532500', false, ['eth0']],
+  ['scope:container,container_id:cccccccccccc', true, ['eth0']],
+];
 /** The second cycle's counter lines when every counter went up by 5. */
 const SECOND_COUNTERS = [
-  ...TARGET_TAGS.flatMap((tags) => COUNTER_KEYS.map((k) => `sockpulse.${k}:5|c|#${tags}`)),
+  ...TARGETS.flatMap(([tags, v6, ifs]) => [
+    ...[...COUNTER_KEYS, ...NETSTAT_KEYS, ...(v6 ? SNMP6_KEYS : [])].map((k) => `sockpulse.${k}:5|c|#${tags}`),
+    ...ifs.flatMap((i) => IF_KEYS.map((k) => `sockpulse.${k}:5|c|#${tags},interface:${i}`)),
+  ]),
   'sockpulse.agent.cycles:1|c',
   'sockpulse.agent.ticks_skipped:0|c',
   'sockpulse.agent.errors:0|c|#stage:discover',
   'sockpulse.agent.errors:0|c|#stage:collect',
   'sockpulse.agent.errors:0|c|#stage:deliver',
-  'sockpulse.agent.collector.errors:0|c|#collector:sockstat',
-  'sockpulse.agent.collector.errors:0|c|#collector:snmp',
-  'sockpulse.agent.collector.errors:0|c|#collector:snmp_counters',
-  'sockpulse.agent.collector.errors:0|c|#collector:conntrack',
-  ...['sockstat', 'snmp', 'snmp_counters', 'conntrack'].map((c) => `sockpulse.agent.collector.series_dropped:0|c|#collector:${c}`),
+  ...['sockstat', 'snmp', 'protocols', 'conntrack', 'interfaces'].map((c) => `sockpulse.agent.collector.errors:0|c|#collector:${c}`),
+  ...['sockstat', 'snmp', 'protocols', 'conntrack', 'interfaces'].map((c) => `sockpulse.agent.collector.series_dropped:0|c|#collector:${c}`),
 ];
 /** Lines of the first cycle (gauges only). */
 const FIRST = FIRST_DOGSTATSD.length;
@@ -496,11 +514,11 @@ describe('StatsdSink failure paths: the agent keeps cycling, drops are counted',
       cap.resume();
       await s.close(); // waits for what is in flight
       expect(counters.buffered).toBe(0);
-      // Two writes of 2000 × 5 gauges + 4 agent gauges + 4 collector durations + 4 collector series;
-      // the second also has the 5 agent counters' and 4 collector error and 4 series-dropped
+      // Two writes of 2000 × 5 gauges + 4 agent gauges + 5 collector durations + 5 collector series;
+      // the second also has the 5 agent counters' and 5 collector error and 5 series-dropped
       // counters' increments. If the first connection was still stuck at the second write, it was
       // dropped: send_error.
-      const total = 2 * 10_012 + 13;
+      const total = 2 * 10_014 + 15;
       expect(counters.sent + (counters.dropped.deadline ?? 0) + (counters.dropped.send_error ?? 0)).toBe(total);
       // A dropped connection's kernel buffers still reach the server, with the lines of the write it cut off.
       await cap.waitFor(() => cap.text().split('\n').length - 1 >= counters.sent, 5000);
@@ -533,9 +551,9 @@ describe('StatsdSink against a TCP server that accepts and never reads', () => {
       expect(await s.write(big, deadline(5000))).toMatchObject({ status: 'ok' });
       expect(counters.buffered).toBe(0);
       // Every point is accounted for once; each write after the first also carries the 5 agent
-      // counters and the 4 collector error and 4 series-dropped counters (and every write 4
-      // collector durations and 4 collector series).
-      const total = (writes + 1) * 10_012 + writes * 13;
+      // counters and the 5 collector error and 5 series-dropped counters (and every write 5
+      // collector durations and 5 collector series).
+      const total = (writes + 1) * 10_014 + writes * 15;
       expect(counters.sent + (counters.dropped.deadline ?? 0) + (counters.dropped.send_error ?? 0)).toBe(total);
     } finally {
       await cap.close();

@@ -337,7 +337,7 @@ describe('deploy/helm/sockpulse (rendered by the tiny renderer above, not by Hel
     ['default values (Open-Falcon + Prometheus)', values],
     ['StatsD only', { ...values, sinks: { ...values.sinks, falcon: { enabled: false }, statsd: { ...values.sinks.statsd, enabled: true } }, prometheus: { enabled: false, port: 9477 } }],
     ['OTLP only, health on another port', { ...values, health: { port: 9600 }, sinks: { ...values.sinks, falcon: { enabled: false }, otlp: { ...values.sinks.otlp, enabled: true } }, prometheus: { enabled: false, port: 9477 } }],
-    ['a collector switched off, a sink key the template does not name (verbatim sections)', { ...values, collectors: { snmp_counters: { enabled: false } }, sinks: { ...values.sinks, statsd: { ...values.sinks.statsd, enabled: true, prefix: 'k8s' } } }],
+    ['a collector switched off, a sink key the template does not name (verbatim sections)', { ...values, collectors: { protocols: { enabled: false } }, sinks: { ...values.sinks, statsd: { ...values.sinks.statsd, enabled: true, prefix: 'k8s' } } }],
     ['no runtime sockets mounted, procfs discovery, a cri section', { ...values, runtimeSockets: { mount: false }, discovery: { mode: 'procfs' }, cri: { timeout: 2, copy_labels: ['app'] } }],
     ['OTLP + Prometheus, no node-local addresses', { ...values, nodeLocal: { falconUrl: '', statsdHost: '' }, sinks: { ...values.sinks, falcon: { enabled: false }, otlp: { ...values.sinks.otlp, enabled: true } } }],
   ];

@@ -76,6 +76,15 @@ describe('batch → OTLP ResourceMetrics', () => {
     expect(points).toBe(metrics.reduce((n, m) => n + m.dataPoints.length, 0));
   });
 
+  it('gives each interface its own series: the target\'s attributes plus network.interface.name', () => {
+    const metrics = batchToOtlp(batch, resource, '9.9.9', new CounterStarts()).data.scopeMetrics[0].metrics;
+    const rx = metric(metrics, 'sockpulse.interface.receive.bytes');
+    expect(rx.descriptor).toMatchObject({ unit: 'By', valueType: ValueType.INT });
+    expect(byAttr(rx, { 'sockpulse.scope': 'host', 'network.interface.name': 'eth0' })!.value).toBe(1647497480);
+    expect(byAttr(rx, { 'sockpulse.scope': 'container', 'container.id': '4e3eb141f15f', 'network.interface.name': 'eth0' })!.value).toBe(381);
+    expect(rx.dataPoints.some((p) => p.attributes['network.interface.name'] === 'lo')).toBe(false); // left out by default
+  });
+
   it('scales to base units: pages → bytes (int), milliseconds → seconds (double)', () => {
     const metrics = batchToOtlp(batch, resource, '9.9.9', new CounterStarts()).data.scopeMetrics[0].metrics;
     const mem = metric(metrics, 'sockpulse.host.tcp.memory');
@@ -111,7 +120,9 @@ describe('batch → OTLP ResourceMetrics', () => {
     const size = starts.size;
     const without = { ...at(batch, T0 + 180), results: batch.results.filter((r) => r.target.pid !== 300) };
     expect(opensAt(without)).toBeUndefined(); // its gauges and counters are gone from this batch
-    expect(starts.size).toBe(size - 13); // its 13 counters are forgotten
+    const counters = batch.results.find((r) => r.target.pid === 300)!.samples.filter((x) => x.def.kind === 'counter').length;
+    expect(counters).toBeGreaterThan(13);
+    expect(starts.size).toBe(size - counters); // its counters (protocols, interfaces) are forgotten
     expect(opensAt(withOpens(batch, T0 + 240, 30))!.startTime).toEqual([T0 + 240, 0]);
   });
 

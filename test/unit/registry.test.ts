@@ -78,7 +78,7 @@ describe('registries', () => {
     const answers = batch.results.map((r) => r.samples.find((s) => s.def === answer)?.value);
     expect(answers.length).toBeGreaterThan(1);
     expect(answers.every((v) => v === 7)).toBe(true);
-    expect(Object.keys(batch.cycle.collectors)).toEqual(['sockstat', 'snmp', 'snmp_counters', 'orphans', 'conntrack', 'dummy']); // tcp_states is off by default
+    expect(Object.keys(batch.cycle.collectors)).toEqual(['sockstat', 'snmp', 'protocols', 'orphans', 'conntrack', 'interfaces', 'dummy']); // tcp_states is off by default
   });
 
   it('a plugin\'s own checks run at load and name the key', () => {

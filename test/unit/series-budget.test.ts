@@ -54,6 +54,16 @@ describe('applySeriesBudget', () => {
     expect(rs.map((r) => r.target.netns)).toEqual([100]);
   });
 
+  it('counts and drops a generated family member (protocols) as its family\'s collector\'s', () => {
+    const member = { ...gauge('netstat_tcpext_x'), family: 'netstat' };
+    const P = { name: 'p', priority: 5, declared: new Set<MetricDef>(), families: new Set(['netstat']) };
+    const rs = results();
+    rs[1].samples.push({ def: member, value: 1 });
+    rs[2].samples.push({ def: member, value: 2 });
+    expect(applySeriesBudget(rs, [A, B, P], 11)).toEqual({ series: { a: 7, b: 3, p: 2 }, dropped: { a: 0, b: 0, p: 1 } });
+    expect(keys(rs).filter((k) => k.endsWith(':netstat_tcpext_x'))).toEqual(['200:netstat_tcpext_x']);
+  });
+
   it('is deterministic whatever order the targets come in', () => {
     const a = results([1, 2, 3]);
     const b = results([3, 1, 2]);

@@ -9,6 +9,7 @@
 //                TARGET_LABEL_KEYS order then copy_labels order; the host target's own points
 //                carry only `scope=host`; host-wide and agent points carry only their point
 //                labels (sink, reason, stage). Empty values are left out.
+//   naming agent the falcon-plus agent's own names and tags where it has the metric (agentItem)
 //   endpoint     the template with {host} {container} {pod} {namespace} filled in; a placeholder
 //                with no value falls back to the host name, and points of the host (the host
 //                target, host-wide numbers, the agent itself) always use the host name.
@@ -86,6 +87,22 @@ export interface ItemContext {
   copyLabels: readonly string[];
   /** Every metric the agent can emit (the namespace ones fix the longest name tags are fitted to). */
   catalog: readonly MetricDef[];
+  /** `agent`: see agentItem. Default sockpulse. */
+  naming?: 'sockpulse' | 'agent';
+}
+
+/**
+ * naming `agent`: a point of a container (or pod) whose endpoint is its own, of a metric the
+ * falcon-plus agent also reports (MetricDef.agent), goes out as the agent sends it: its name
+ * without prefix and its tags only (`iface=<name>` on interface counters, none otherwise), so the
+ * series is `ss.estab` of endpoint `web-1`, as a host's is `ss.estab` of its own endpoint. Points
+ * whose endpoint falls back to the host name, and the host's own, keep sockpulse names: the host's
+ * agent reports those itself, and two writers of one series would overwrite each other.
+ */
+function agentItem(p: Point, endpoint: string, c: ItemContext): { metric: string; tags: string } | undefined {
+  if (c.naming !== 'agent' || !p.def.agent || !p.target || p.target.scope === 'host' || endpoint === c.hostname) return undefined;
+  const iface = label(p.labels, 'interface');
+  return { metric: p.def.agent, tags: iface === undefined ? '' : `iface=${sanitize(iface)}` };
 }
 
 export function endpointOf(p: Point, c: ItemContext): string {
@@ -163,7 +180,7 @@ export interface Encoded {
 
 export interface Trimmed {
   endpoint: string;
-  /** The tags sent. */
+  /** The namespace's tags sent (without a sample's own labels, such as its interface). */
   tags: string;
   /** The sanitised labels left out, `k=v` each. */
   dropped: string[];
@@ -225,6 +242,8 @@ export class ItemEncoder {
         tags = fitTags(p.target ? Math.max(longest, metric.length) : metric.length, tagPairs(p, c.copyLabels), p.labels, cut);
         endpoint = endpointOf(p, c);
       }
+      const asAgent = agentItem(p, endpoint, c);
+      if (asAgent) ({ metric, tags, cut } = { ...asAgent, cut: [] }); // the target's labels are in the endpoint
       if (tags === undefined) {
         drop('too_long');
         continue;
@@ -250,8 +269,11 @@ export class ItemEncoder {
       items.push(item);
       if (cut.length > 0) {
         const dropped = cut.map(([k, v]) => `${k}=${v}`);
-        const key = `${endpoint}\0${tags}\0${dropped.join(',')}`;
-        const t = this.trimmedSets.get(key) ?? { endpoint, tags, dropped, items: 0 };
+        // One entry per namespace: a sample's own labels (an interface) are the last tags, left aside.
+        const own = p.target ? Object.values(p.labels).filter((v) => v !== '').length : 0;
+        const nsTags = own === 0 ? tags : tags.split(',').slice(0, -own).join(',');
+        const key = `${endpoint}\0${nsTags}\0${dropped.join(',')}`;
+        const t = this.trimmedSets.get(key) ?? { endpoint, tags: nsTags, dropped, items: 0 };
         t.items++;
         this.trimmedSets.set(key, t);
       }

@@ -130,6 +130,7 @@ export class FalconSink implements Sink {
       timestamp: batch.timestamp,
       copyLabels: this.ctx.copyLabels,
       catalog: this.ctx.catalog,
+      naming: this.cfg.naming,
     });
     const size = this.cfg.batchSize;
     const points = batchPoints(batch);

@@ -125,13 +125,14 @@ export function otlpPoints(
       skipped++;
       continue;
     }
-    let a = p.target && perTarget.get(p.target);
-    if (p.target && !a) {
+    const own = Object.keys(p.labels).length > 0;
+    let a = p.target && !own ? perTarget.get(p.target) : undefined;
+    if (p.target && !own && !a) {
       const attributes = targetAttributes(p.target);
       perTarget.set(p.target, (a = { attributes, key: attributesKey(attributes) }));
     }
     if (!a) {
-      const attributes = { ...p.labels };
+      const attributes = p.target ? pointAttributes(p.target, p.labels) : { ...p.labels };
       a = { attributes, key: attributesKey(attributes) };
     }
     const start = p.def.kind === 'counter' ? starts.startOf(a.key, p.def.otel, value, batch.timestamp) : batch.timestamp;
@@ -140,6 +141,16 @@ export function otlpPoints(
   }
   starts.commit();
   return { points, skipped };
+}
+
+/** A sample's own labels as attributes (semantic conventions where one exists). */
+const POINT_ATTRIBUTES: Readonly<Record<string, string>> = { interface: 'network.interface.name' };
+
+/** A namespace point with labels of its own (an interface): its target's attributes, then its own. */
+function pointAttributes(t: Target, labels: Record<string, string>): StringAttributes {
+  const out = targetAttributes(t);
+  for (const [k, v] of Object.entries(labels)) out[Object.hasOwn(POINT_ATTRIBUTES, k) ? POINT_ATTRIBUTES[k] : k] = v;
+  return out;
 }
 
 /** Attributes as a key, the same whatever their order. */

@@ -22,10 +22,10 @@
 import { Target } from '../../core/model';
 import { MetricDef } from '../../core/metrics';
 import { Point } from '../points';
-import { TARGET_LABEL_KEYS, label } from '../../core/labels';
+import { POINT_LABEL_KEYS, TARGET_LABEL_KEYS, label } from '../../core/labels';
 
-/** Names a copy label may not take: ours, and the target labels Prometheus attaches on scrape. */
-const TAKEN = new Set<string>([...TARGET_LABEL_KEYS, 'netns', 'job', 'instance']);
+/** Names a copy label may not take: ours (a target's and a sample's), and the target labels Prometheus attaches on scrape. */
+const TAKEN = new Set<string>([...TARGET_LABEL_KEYS, ...POINT_LABEL_KEYS, 'netns', 'job', 'instance']);
 
 /**
  * Docker label key (docker.copy_labels) → Prometheus label name, in configuration order.

@@ -26,6 +26,7 @@
 // in this order in one datagram. Counters carry increments (never negative). Non-finite values
 // are not encodable. Numbers never use exponent notation.
 import { Point, TARGET_LABEL_KEYS, targetLabels } from '../points';
+import { POINT_LABEL_KEYS } from '../../core/labels';
 
 export type TagStyle = 'dogstatsd' | 'telegraf' | 'none';
 export const TAG_STYLES: readonly TagStyle[] = ['dogstatsd', 'telegraf', 'none'];
@@ -51,7 +52,7 @@ export function metricName(escapedPrefix: string, falcon: string): string {
   return escapedPrefix ? `${escapedPrefix}.${falcon}` : falcon;
 }
 
-const ORDER = new Map<string, number>([...TARGET_LABEL_KEYS, 'stage', 'sink', 'reason'].map((k, i) => [k, i]));
+const ORDER = new Map<string, number>([...TARGET_LABEL_KEYS, ...POINT_LABEL_KEYS, 'stage', 'sink', 'reason'].map((k, i) => [k, i]));
 
 /** Labels in a fixed order: the known keys first (points.ts order), then the others by name. */
 export function orderedLabels(labels: Record<string, string>): Label[] {
@@ -64,11 +65,13 @@ export function orderedLabels(labels: Record<string, string>): Label[] {
 /**
  * What a point is tagged with: a namespace point its target's labels (points.ts `targetLabels`,
  * which names an unnamed netns `netns-<inode>`); the host target only `scope:host`; host-wide and
- * agent points only their own labels (stage, sink, reason).
+ * agent points only their own labels (stage, sink, reason). A sample's own labels (`interface`)
+ * follow its target's.
  */
 export function pointLabels(p: Point): Label[] {
   if (!p.target) return orderedLabels(p.labels);
-  return p.target.scope === 'host' ? [['scope', 'host']] : orderedLabels(targetLabels(p.target));
+  const own = orderedLabels(p.labels);
+  return p.target.scope === 'host' ? [['scope', 'host'], ...own] : [...orderedLabels(targetLabels(p.target)), ...own];
 }
 
 /** Decimal text of a finite number, without exponent; undefined when not finite. */

@@ -296,9 +296,15 @@ export class StatsdSink implements Sink {
   }
 }
 
-/** Identity of a counter: the namespace as read this cycle (inode, pid, pid start), or the labels. */
+/**
+ * Identity of a counter: the namespace as read this cycle (inode, pid, pid start) and the sample's
+ * own labels (an interface), or the labels alone.
+ */
 function counterKey(p: Point): string {
-  if (p.target) return targetKey(p.target) + p.def.key;
+  if (p.target) {
+    const key = targetKey(p.target) + p.def.key;
+    return Object.keys(p.labels).length === 0 ? key : `${key}:${JSON.stringify(orderedLabels(p.labels))}`;
+  }
   return `${p.def.scope}:${p.def.key}:${JSON.stringify(orderedLabels(p.labels))}`;
 }
 

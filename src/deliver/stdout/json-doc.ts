@@ -2,9 +2,15 @@
 // the README. Absent values are null, never 0. Each target's `orphan` is its own namespace's count
 // (the orphans collector; the host target's is the host namespace's own); the kernel's host-wide
 // count is `host_wide.orphan`.
-import { Batch } from '../../core/model';
+import { Batch, TargetSamples } from '../../core/model';
 import { MetricDef } from '../../core/metrics';
-import { CORE_STATS, hostWideKeys, hostWideValues, namespaceValues } from '../../core/stats';
+import { CORE_STATS, hostWideKeys, hostWideValues, labelledValues, namespaceValues } from '../../core/stats';
+
+/** `interfaces: { eth0: { if_rx_bytes: … } }` when the interfaces collector reported any. */
+function interfaces(r: TargetSamples): { interfaces?: Record<string, Record<string, number>> } {
+  const byIface = labelledValues(r, 'interface');
+  return byIface.size === 0 ? {} : { interfaces: Object.fromEntries([...byIface].map(([name, m]) => [name, Object.fromEntries(m)])) };
+}
 
 export function batchDocument(batch: Batch, catalog: readonly MetricDef[]): object {
   const hostWide = hostWideValues(batch.results);
@@ -29,6 +35,7 @@ export function batchDocument(batch: Batch, catalog: readonly MetricDef[]): obje
         // present when read, left out when absent.
         gauges: Object.fromEntries(more),
         counters: Object.fromEntries(namespaceValues(r, 'counter')),
+        ...interfaces(r),
       };
     }),
     self: batch.self,
