@@ -1,12 +1,18 @@
 // The collector seam and the plugin that declares one (see collect/registry.ts).
 import { ConfigSection } from '../core/config-section';
-import { Sample, Target } from '../core/model';
+import { Sample, StageError, Target } from '../core/model';
 import { MetricDef } from '../core/metrics';
 import { NetFiles } from './netfiles';
 
 /** A collector owns one kind of kernel data and reads it through the target's shared NetFiles. */
 export interface Collector {
   collect(target: Target, files: NetFiles): Sample[];
+  /**
+   * Called once per cycle before any `collect`, with every target of the cycle, for a collector
+   * whose numbers for one target come from another namespace's files (flows: the host's conntrack
+   * table holds the pods' connections). What it returns is reported as this collector's errors.
+   */
+  beginCycle?(targets: readonly Target[], procRoot: string): StageError[];
 }
 
 /**

@@ -6,8 +6,9 @@ import { AnyCollectorPlugin } from './collector';
 import { snmp } from './snmp';
 import { sockstat } from './sockstat';
 import { snmpCounters } from './snmp-counters';
+import { flows } from './flows/plugin';
 
-export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, snmpCounters];
+export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, snmpCounters, flows];
 
 /** Every metric sockpulse can emit: the collectors' (registry order), then the agent's own. */
 export function catalog(collectors: readonly AnyCollectorPlugin[] = COLLECTORS): MetricDef[] {

@@ -48,6 +48,20 @@ export class CollectStage {
     const out: CollectOutcome = { results: [], errors: [], skipped: [], collectors: {} };
     const time = this.collectors.map(() => 0);
     const errs = this.collectors.map(() => 0);
+    this.collectors.forEach((c, i) => {
+      if (!c.collector.beginCycle) return;
+      const t0 = performance.now();
+      try {
+        const found = c.collector.beginCycle(targets, this.procRoot);
+        errs[i] += found.length;
+        out.errors.push(...found);
+      } catch (err) {
+        errs[i]++;
+        out.errors.push({ stage: 'collect', code: errnoCode(err), message: `collector ${c.name}: ${err instanceof Error ? err.message : String(err)}`, subject: c.name });
+      } finally {
+        time[i] += performance.now() - t0;
+      }
+    });
     for (const target of targets) {
       try {
         const samples = this.collectOne(target, out.errors, time, errs);

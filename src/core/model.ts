@@ -44,6 +44,11 @@ export interface Target {
 export interface Sample {
   def: MetricDef;
   value: number;
+  /**
+   * Labels of this series within its target, from a small fixed set of values (the flows
+   * collector's direction, class, proto); absent on the per-namespace kernel numbers.
+   */
+  labels?: Record<string, string>;
 }
 
 export interface TargetSamples {

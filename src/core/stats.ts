@@ -6,10 +6,10 @@ import { MetricDef } from './metrics';
 /** The six per-namespace statistics, in display order. `orphan` is only ever the host's. */
 export const CORE_STATS = ['established', 'inuse', 'timewait', 'orphan', 'total', 'udp'] as const;
 
-/** key → value for a target's namespace-scoped samples of one kind; host-wide ones are left out. */
+/** key → value for a target's namespace-scoped samples of one kind; host-wide and labelled ones (flows) are left out. */
 export function namespaceValues(r: TargetSamples, kind: MetricDef['kind'] = 'gauge'): Map<string, number> {
   const m = new Map<string, number>();
-  for (const s of r.samples) if (s.def.scope === 'namespace' && s.def.kind === kind) m.set(s.def.key, s.value);
+  for (const s of r.samples) if (s.def.scope === 'namespace' && s.def.kind === kind && !s.labels) m.set(s.def.key, s.value);
   return m;
 }
 

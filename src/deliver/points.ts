@@ -11,7 +11,7 @@ export interface Point {
   value: number;
   /** The namespace a `namespace`-scoped point describes; absent for host-wide and agent points. */
   target?: Target;
-  /** Point-specific labels: `stage`, `sink`, `reason` on agent metrics; none on kernel metrics. */
+  /** Point-specific labels: `stage`, `sink`, `reason` on agent metrics; `direction`, `class`, `proto` on flow counters; none on the other kernel metrics. */
   labels: Record<string, string>;
 }
 
@@ -20,7 +20,8 @@ export function batchPoints(batch: Batch, withSelf = true): Point[] {
   for (const r of batch.results) {
     for (const s of r.samples) {
       // Host-wide numbers describe no namespace: no target, no target labels.
-      out.push(s.def.scope === 'host' ? { def: s.def, value: s.value, labels: {} } : { def: s.def, value: s.value, target: r.target, labels: {} });
+      const labels = s.labels ?? {};
+      out.push(s.def.scope === 'host' ? { def: s.def, value: s.value, labels } : { def: s.def, value: s.value, target: r.target, labels });
     }
   }
   if (withSelf) out.push(...selfPoints(batch));

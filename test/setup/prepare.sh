@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare the machine for the integration tests. Idempotent; fast when everything is present.
 #  - root: install what is missing (docker.io, busybox-static, iproute2, util-linux, gcc,
-#    libc6-dev), then compile test/fixtures/sockmix/sockmix.c into .build/sockmix (static).
+#    libc6-dev, nftables), then compile test/fixtures/sockmix/sockmix.c into .build/sockmix (static).
 #  - not root: say loudly that root-only integration tests will be skipped; exit 0,
 #    or exit 1 under CI=true (CI must never skip silently).
 # Called by `npm test` and again by test/setup/global-setup.ts when integration suites are selected
@@ -28,7 +28,7 @@ fi
 
 # Is everything we need present? (static busybox: the image has no libc)
 missing=()
-for c in dockerd containerd runc ip unshare nsenter ss setpriv gcc tar; do
+for c in dockerd containerd runc ip unshare nsenter ss setpriv gcc tar nft; do
   command -v "$c" >/dev/null 2>&1 || missing+=("$c")
 done
 if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then missing+=("busybox-static"); fi
@@ -39,7 +39,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "prepare.sh: missing: ${missing[*]} — installing with apt-get" >&2
   # shellcheck source=test/setup/apt.sh
   . "$ROOT/test/setup/apt.sh"
-  apt_install docker.io busybox-static iproute2 util-linux gcc libc6-dev tar
+  apt_install docker.io busybox-static iproute2 util-linux gcc libc6-dev tar nftables
 fi
 
 # Compile sockmix only when the source is newer than the binary.

@@ -97,7 +97,7 @@ export function batchToOtlp(batch: Batch, resource: Resource, version: string, s
       skipped++;
       continue;
     }
-    const attributes: Attributes = p.target ? targetAttributes(p.target) : { ...p.labels };
+    const attributes: Attributes = p.target ? { ...targetAttributes(p.target), ...p.labels } : { ...p.labels };
     let startTime = at;
     if (p.def.kind === 'counter') startTime = [starts.startOf(seriesKey(p.def.otel, attributes), value, batch.timestamp), 0];
     let m = byName.get(p.def.otel);

@@ -68,7 +68,9 @@ export function orderedLabels(labels: Record<string, string>): Label[] {
  */
 export function pointLabels(p: Point): Label[] {
   if (!p.target) return orderedLabels(p.labels);
-  return p.target.scope === 'host' ? [['scope', 'host']] : orderedLabels(targetLabels(p.target));
+  const own = Object.keys(p.labels).length > 0 ? p.labels : undefined; // flow counters: direction, class, proto
+  if (p.target.scope === 'host') return own ? orderedLabels({ scope: 'host', ...own }) : [['scope', 'host']];
+  return orderedLabels(own ? { ...targetLabels(p.target), ...own } : targetLabels(p.target));
 }
 
 /** Decimal text of a finite number, without exponent; undefined when not finite. */

@@ -247,7 +247,7 @@ export class StatsdSink implements Sink {
 /** Identity of a counter: the namespace as read this cycle (inode, pid, pid start), or the labels. */
 function counterKey(p: Point): string {
   const t = p.target;
-  if (t) return `ns:${t.netns}:${t.pid}:${t.pidStart}:${p.def.key}`;
+  if (t) return `ns:${t.netns}:${t.pid}:${t.pidStart}:${p.def.key}${Object.keys(p.labels).length > 0 ? JSON.stringify(orderedLabels(p.labels)) : ''}`;
   return `${p.def.scope}:${p.def.key}:${JSON.stringify(orderedLabels(p.labels))}`;
 }
 
