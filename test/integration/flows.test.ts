@@ -14,6 +14,10 @@ import { catalog } from '../../src/collect/registry';
 import { Batch, Target } from '../../src/core/model';
 import { FlowRecord } from '../../src/core/flows';
 import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { execFileSync, spawnSync } from 'child_process';
+import { BIN } from '../helpers/agent-run';
 import { describeRoot } from '../helpers/env';
 import { FlowNode, Peer } from '../helpers/flow-node';
 
@@ -184,6 +188,62 @@ describeRoot('flows collector on the real kernel conntrack', () => {
     expect(totals['flow_packets out same_node udp']).toBe(8);
     expect(totals['flow_bytes out same_node tcp']).toBe(totalsBefore['flow_bytes out same_node tcp'] + a.out.bytes);
     expect(totals['flow_bytes out cross_zone tcp']).toBe(totalsBefore['flow_bytes out cross_zone tcp']);
+  }, 60_000);
+});
+
+describeRoot('sockpulse --once --format json with the flows collector on the real kernel', () => {
+  const node = new FlowNode(`spo${process.pid}`);
+  let dir: string;
+
+  beforeAll(async () => {
+    await node.build({ p1: P1, p2: P2, ext: EXT });
+    node.nft([]);
+    const [p1, p2, ext] = await Promise.all([node.peer('p1'), node.peer('p2'), node.peer('ext')]);
+    await Promise.all([p2.cmd({ op: 'listen', tcp: 8080, udp: 9090 }), ext.cmd({ op: 'listen', tcp: 8080, udp: 9090 })]);
+    await p1.cmd({ op: 'udp', name: 'u', host: P2, port: 9090, count: 7, size: 300 });
+    await p2.cmd({ op: 'wait', udp: 7 });
+    await p2.cmd({ op: 'udpReply', count: 3, size: 20 });
+    await p1.cmd({ op: 'udp', name: 'v', host: EXT, port: 9090, count: 2, size: 1000 });
+    await Promise.all([p1.cmd({ op: 'wait', udp: 3 }), ext.cmd({ op: 'wait', udp: 2 })]);
+    // The agent's netns discovery sees the node and the two pods (not the outside namespace).
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-flows-netns-'));
+    for (const [name, short] of [['node', 'node'], ['pod-1', 'p1'], ['pod-2', 'p2']]) {
+      fs.writeFileSync(path.join(dir, name), '');
+      execFileSync('mount', ['--bind', `/run/netns/${node.nsName(short)}`, path.join(dir, name)]);
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const name of ['node', 'pod-1', 'pod-2']) spawnSync('umount', [path.join(dir, name)]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    await node.destroy();
+  });
+
+  it('shows each pod\'s bytes out/in by class, exact; addresses from the namespaces themselves', () => {
+    const conf = path.join(dir, 'conf.json');
+    fs.writeFileSync(conf, JSON.stringify({ collectors: { flows: { enabled: true, first_read: 'count', zone: 'zone-a', zone_prefixes: { 'zone-a': ['10.200.0.0/16'], 'zone-b': ['10.99.0.0/16'] } } } }));
+    const r = spawnSync(process.execPath, [BIN, '--once', '--format', 'json', '--discovery', 'netns', '-c', conf], {
+      encoding: 'utf8', env: { PATH: process.env.PATH, SOCKPULSE_NETNS_ROOT: dir, SOCKPULSE_LOG_LEVEL: 'silent' }, timeout: 30_000,
+    });
+    expect(r.stderr).toBe('');
+    const doc = JSON.parse(r.stdout) as { targets: { labels: Record<string, string>; flows?: unknown[] }[]; errors: { code: string; message: string }[] };
+    const flowsOf = (name: string) => doc.targets.find((t) => t.labels.netns_name === name)!.flows;
+    expect(flowsOf('pod-1')).toEqual([
+      { direction: 'out', class: 'cross_zone', proto: 'udp', bytes: 2 * (IP + UDP + 1000), packets: 2 },
+      { direction: 'in', class: 'cross_zone', proto: 'udp', bytes: 0, packets: 0 },
+      { direction: 'out', class: 'same_node', proto: 'udp', bytes: 7 * (IP + UDP + 300), packets: 7 },
+      { direction: 'in', class: 'same_node', proto: 'udp', bytes: 3 * (IP + UDP + 20), packets: 3 },
+    ]);
+    expect(flowsOf('pod-2')).toEqual([
+      { direction: 'out', class: 'same_node', proto: 'udp', bytes: 3 * (IP + UDP + 20), packets: 3 },
+      { direction: 'in', class: 'same_node', proto: 'udp', bytes: 7 * (IP + UDP + 300), packets: 7 },
+    ]);
+    expect(flowsOf('node')).toBeUndefined();
+    // The host namespace is read too: with accounting off there (the default) the agent says so.
+    const acct = fs.readFileSync('/proc/sys/net/netfilter/nf_conntrack_acct', 'latin1').trim();
+    const refused = doc.errors.filter((e) => e.code === 'EFLOWSACCT');
+    if (acct === '0') expect(refused.map((e) => e.message)).toEqual([expect.stringContaining('net.netfilter.nf_conntrack_acct=0 in the host namespace')]);
+    else expect(refused).toEqual([]);
   }, 60_000);
 });
 

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConntrackEntry, parseConntrack } from '../../src/procfs/nf-conntrack';
+import { parseFibTrieLocal, parseIfInet6 } from '../../src/procfs/addresses';
 
 const K = path.join(__dirname, '..', 'fixtures', 'kernel', '6.18');
 const read = (f: string): string => fs.readFileSync(path.join(K, f), 'latin1');
@@ -97,5 +98,18 @@ describe('parseConntrack on damaged lines', () => {
     expect(r.parse).toMatchObject({ entries: 0, malformed: 9 });
     expect(r.parse.samples).toHaveLength(5);
     expect(entries('').parse).toEqual({ entries: 0, unaccounted: 0, malformed: 0, samples: [] });
+  });
+});
+
+describe('a namespace\'s own addresses (fib_trie, if_inet6 of a namespace with 10.5.5.5/24, 10.6.0.7/16, fd00::5/64 on a veth)', () => {
+  it('IPv4: the /32 host LOCAL leaves, without loopback, each once', () => {
+    expect(parseFibTrieLocal(read('mix.fib_trie'))).toEqual(['10.5.5.5', '10.6.0.7']);
+  });
+  it('IPv6: global scope only, in the kernel\'s full form', () => {
+    expect(parseIfInet6(read('mix.if_inet6'))).toEqual(['fd00:0000:0000:0000:0000:0000:0000:0005']);
+  });
+  it('damaged text gives what can be read, never a throw', () => {
+    expect(parseFibTrieLocal('|-- 10.0.0.1\n   /32 link BROADCAST\n|-- 10.0.0.2\n')).toEqual([]);
+    expect(parseIfInet6('zz 01 80 00 80 lo\n')).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { FlowInterval, FlowRecord } from '../../core/flows';
 import { Sample, StageError, Target } from '../../core/model';
 import { ConntrackEntry, ConntrackParse, parseConntrack } from '../../procfs/nf-conntrack';
 import { ProcReader, errnoCode } from '../../procfs/read';
+import { parseFibTrieLocal, parseIfInet6 } from '../../procfs/addresses';
 import { Collector } from '../collector';
 import { kernelForm } from './addr';
 import { Classifier, ClassifyConfig } from './classify';
@@ -32,6 +33,8 @@ export class FlowsCollector implements Collector {
   private tables = new Map<string, FlowTable>();
   private readonly totals = new FlowTotals();
   private samples = new Map<Target, Sample[]>();
+  /** Target identity → its addresses in the kernel's form, when discovery gave none. */
+  private addresses = new Map<string, string[]>();
   private lastRead: number | undefined;
   /** The flows of the last read (for row sinks and tests); replaced by every read. */
   lastInterval: FlowInterval | undefined;
@@ -53,13 +56,14 @@ export class FlowsCollector implements Collector {
     // Local side → target. Host-network pods share the host's addresses: the host target has no
     // ips, so their flows are not attributed to any pod.
     const byIp = new Map<string, Target>();
+    const own = new Map<string, string[]>();
     for (const t of targets) {
       if (t.scope === 'host') continue;
-      for (const ip of t.ips ?? []) {
-        const k = kernelForm(ip);
-        if (k !== undefined) byIp.set(k, t);
-      }
+      const ips = t.ips ? t.ips.map(kernelForm).filter((k): k is string => k !== undefined) : this.ownAddresses(t, procRoot);
+      if (ips.length > 0) own.set(identity(t), ips); // none yet (CNI not done): asked again next cycle
+      for (const k of ips) byIp.set(k, t);
     }
+    this.addresses = own; // forgets namespaces that are gone
     const observers = this.observers(targets, procRoot, errors);
     // A target whose own namespace tracks its connections is observed there; the host table's
     // copies of the same connections are skipped so they are not counted twice.
@@ -138,6 +142,23 @@ export class FlowsCollector implements Collector {
       message: 'net.netfilter.nf_conntrack_acct=0 in the host namespace: conntrack keeps no byte or packet counters, so the flows collector reports nothing. Set it (sysctl -w net.netfilter.nf_conntrack_acct=1, or in /etc/sysctl.d); connections that began before keep no counters.',
     });
     return true;
+  }
+
+  /**
+   * A target discovery gave no addresses (Docker, netns, procfs discovery; CRI gives pod IPs): the
+   * namespace's own, from its fib_trie and if_inet6, read once per namespace identity.
+   */
+  private ownAddresses(t: Target, procRoot: string): string[] {
+    const known = this.addresses.get(identity(t));
+    if (known) return known;
+    const read = (f: string): string => {
+      try {
+        return this.reader.read(`${procRoot}/${t.pid}/net/${f}`);
+      } catch {
+        return ''; // no IPv6, or the process left (the collect stage tells)
+      }
+    };
+    return [...parseFibTrieLocal(read('fib_trie')), ...parseIfInet6(read('if_inet6'))];
   }
 
   private readTable(t: Target, procRoot: string, errors: StageError[]): string | undefined {

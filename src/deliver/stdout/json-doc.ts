@@ -35,7 +35,8 @@ export function batchDocument(batch: Batch, catalog: readonly MetricDef[]): obje
 
 /**
  * The flows collector's counters (labelled samples), when it is on: `flows` lists
- * { direction, class, proto, bytes, packets } totals since the agent started, in the order read.
+ * { direction, class, proto, bytes, packets } totals since the agent started, ordered by class,
+ * proto, then out before in.
  */
 function flowTotals(r: TargetSamples): { flows?: Record<string, string | number>[] } {
   const rows = new Map<string, Record<string, string | number>>();
@@ -48,5 +49,6 @@ function flowTotals(r: TargetSamples): { flows?: Record<string, string | number>
     if (s.def.key === 'flow_bytes') row.bytes = s.value;
     else if (s.def.key === 'flow_packets') row.packets = s.value;
   }
-  return rows.size > 0 ? { flows: [...rows.values()] } : {};
+  const order = (r: Record<string, string | number>): string => `${String(r.class)} ${String(r.proto)} ${r.direction === 'out' ? 0 : 1}`;
+  return rows.size > 0 ? { flows: [...rows.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)) } : {};
 }
