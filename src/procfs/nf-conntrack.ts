@@ -74,6 +74,7 @@ function blankEntry(): ConntrackEntry {
 }
 
 const SPACE = 32;
+const EQ = 61;
 
 /** Unsigned decimal in text[from, to), or -1 when it is not one (or beyond 2^53). */
 function num(text: string, from: number, to: number): number {
@@ -118,27 +119,7 @@ export function parseConntrack(text: string, visit: (e: ConntrackEntry) => void)
 
 /** Fills `e` from text[start, end); the reason when the line is not a conntrack entry. */
 function parseLine(text: string, start: number, end: number, e: ConntrackEntry): string | undefined {
-  // Leading fixed columns: l3 name, l3 number, l4 name, l4 number.
-  let i = start;
-  const word = (): [number, number] => {
-    while (i < end && text.charCodeAt(i) === SPACE) i++;
-    const s = i;
-    while (i < end && text.charCodeAt(i) !== SPACE) i++;
-    return [s, i];
-  };
-  const [a0, a1] = word();
-  if (is(text, a0, a1 - a0, 'ipv4')) e.family = 4;
-  else if (is(text, a0, a1 - a0, 'ipv6')) e.family = 6;
-  else return `unknown address family "${text.slice(a0, a1)}"`;
-  const [b0, b1] = word();
-  if (num(text, b0, b1) !== (e.family === 4 ? 2 : 10)) return 'address family number does not match its name';
-  const [c0, c1] = word();
-  if (c1 === c0) return 'no protocol';
-  const [d0, d1] = word();
-  const protoNum = num(text, d0, d1);
-  if (protoNum < 0 || protoNum > 255) return 'no protocol number';
-  e.proto = e.protoNum === protoNum && is(text, c0, c1 - c0, e.proto) ? e.proto : text.slice(c0, c1);
-  e.protoNum = protoNum;
+  e.family = 4;
   e.state = '';
   e.origSrc = e.origDst = e.replySrc = e.replyDst = e.tuple = '';
   e.origSport = e.origDport = e.replySport = e.replyDport = -1;
@@ -147,21 +128,50 @@ function parseLine(text: string, start: number, end: number, e: ConntrackEntry):
   e.zone = 0;
   e.mark = -1;
   e.age = -1;
+  let col = 0; // leading fixed columns: l3 name, l3 number, l4 name, l4 number
+  let protoAt = 0;
+  let protoEnd = 0;
   let dir = -1; // -1: before the original tuple, 0: original, 1: reply
   let tupleStart = -1;
-  for (;;) {
-    const [s, t] = word();
-    if (s === t) break;
-    const eq = text.indexOf('=', s);
-    if (eq < 0 || eq >= t) {
-      const len = t - s;
+  let i = start;
+  while (i < end) {
+    while (i < end && text.charCodeAt(i) === SPACE) i++;
+    if (i >= end) break;
+    const s = i;
+    let eq = -1;
+    for (; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c === SPACE) break;
+      if (c === EQ && eq < 0) eq = i;
+    }
+    const t = i;
+    if (col < 4) {
+      if (col === 0) {
+        if (is(text, s, t - s, 'ipv6')) e.family = 6;
+        else if (!is(text, s, t - s, 'ipv4')) return `unknown address family "${text.slice(s, t)}"`;
+      } else if (col === 1) {
+        if (num(text, s, t) !== (e.family === 4 ? 2 : 10)) return 'address family number does not match its name';
+      } else if (col === 2) {
+        protoAt = s;
+        protoEnd = t;
+      } else {
+        const protoNum = num(text, s, t);
+        if (protoNum < 0 || protoNum > 255) return 'no protocol number';
+        // The name is sliced only when it differs from the previous entry's (most lines share it).
+        if (e.protoNum !== protoNum || !is(text, protoAt, protoEnd - protoAt, e.proto)) e.proto = text.slice(protoAt, protoEnd);
+        e.protoNum = protoNum;
+      }
+      col++;
+      continue;
+    }
+    if (eq < 0) {
       if (text.charCodeAt(s) === 91 /* [ */) {
         if (dir === 0 && tupleStart >= 0) {
           e.tuple = text.slice(tupleStart, s - 1); // no accounting: the tuple ends at [UNREPLIED]
           tupleStart = -1;
         }
-        if (is(text, s, len, '[ASSURED]')) e.assured = true;
-        else if (is(text, s, len, '[UNREPLIED]')) e.unreplied = true;
+        if (is(text, s, t - s, '[ASSURED]')) e.assured = true;
+        else if (is(text, s, t - s, '[UNREPLIED]')) e.unreplied = true;
         // [OFFLOAD], [HW_OFFLOAD] and flags of later kernels: known not to matter here.
         continue;
       }
@@ -174,50 +184,85 @@ function parseLine(text: string, start: number, end: number, e: ConntrackEntry):
     }
     const k = eq - s;
     const v0 = eq + 1;
-    if (is(text, s, k, 'src')) {
-      if (dir === 1) return 'more than two tuples';
-      if (dir === 0) {
-        if (tupleStart >= 0) e.tuple = text.slice(tupleStart, s - 1);
-        tupleStart = -1;
-      } else tupleStart = s;
-      dir++;
-      if (dir === 0) e.origSrc = text.slice(v0, t);
-      else e.replySrc = text.slice(v0, t);
-      continue;
-    }
-    if (dir === -1) return `"${text.slice(s, eq)}=" before the original tuple`;
-    const orig = dir === 0;
-    if (is(text, s, k, 'dst')) {
-      if (orig) e.origDst = text.slice(v0, t);
-      else e.replyDst = text.slice(v0, t);
-    } else if (is(text, s, k, 'sport') || is(text, s, k, 'dport')) {
-      const n = num(text, v0, t);
-      if (n < 0 || n > 65535) return `bad port "${text.slice(s, t)}"`;
-      const sport = text.charCodeAt(s) === 115; // 's'
-      if (orig) sport ? (e.origSport = n) : (e.origDport = n);
-      else sport ? (e.replySport = n) : (e.replyDport = n);
-    } else if (is(text, s, k, 'packets') || is(text, s, k, 'bytes')) {
-      const n = num(text, v0, t);
-      if (n < 0) return `bad counter "${text.slice(s, t)}"`;
-      if (orig && tupleStart >= 0) {
-        e.tuple = text.slice(tupleStart, s - 1);
-        tupleStart = -1;
-      }
-      const packets = text.charCodeAt(s) === 112; // 'p'
-      if (orig) packets ? (e.origPackets = n) : (e.origBytes = n);
-      else packets ? (e.replyPackets = n) : (e.replyBytes = n);
-    } else if (is(text, s, k, 'zone') || is(text, s, k, 'zone-orig')) {
-      const n = num(text, v0, t);
-      if (n < 0) return `bad zone "${text.slice(s, t)}"`;
-      e.zone = n;
-    } else if (is(text, s, k, 'mark')) {
-      e.mark = num(text, v0, t);
-    } else if (is(text, s, k, 'delta-time')) {
-      e.age = num(text, v0, t);
+    switch (text.charCodeAt(s)) {
+      case 115: // s
+        if (k === 3 && text.charCodeAt(s + 1) === 114) {
+          // src=: starts a tuple
+          if (dir === 1) return 'more than two tuples';
+          if (dir === 0 && tupleStart >= 0) e.tuple = text.slice(tupleStart, s - 1);
+          tupleStart = dir === -1 ? s : -1;
+          dir++;
+          if (dir === 0) e.origSrc = text.slice(v0, t);
+          else e.replySrc = text.slice(v0, t);
+          continue;
+        }
+        if (k === 5 && is(text, s, 5, 'sport')) {
+          if (dir === -1) return '"sport=" before the original tuple';
+          const n = num(text, v0, t);
+          if (n < 0 || n > 65535) return `bad port "${text.slice(s, t)}"`;
+          if (dir === 0) e.origSport = n;
+          else e.replySport = n;
+          continue;
+        }
+        break;
+      case 100: // d
+        if (k === 3 && is(text, s, 3, 'dst')) {
+          if (dir === -1) return '"dst=" before the original tuple';
+          if (dir === 0) e.origDst = text.slice(v0, t);
+          else e.replyDst = text.slice(v0, t);
+          continue;
+        }
+        if (k === 5 && is(text, s, 5, 'dport')) {
+          if (dir === -1) return '"dport=" before the original tuple';
+          const n = num(text, v0, t);
+          if (n < 0 || n > 65535) return `bad port "${text.slice(s, t)}"`;
+          if (dir === 0) e.origDport = n;
+          else e.replyDport = n;
+          continue;
+        }
+        if (k === 10 && is(text, s, 10, 'delta-time')) {
+          e.age = num(text, v0, t);
+          continue;
+        }
+        break;
+      case 112: // p
+      case 98: // b
+        if ((k === 7 && is(text, s, 7, 'packets')) || (k === 5 && is(text, s, 5, 'bytes'))) {
+          if (dir === -1) return `"${text.slice(s, eq)}=" before the original tuple`;
+          const n = num(text, v0, t);
+          if (n < 0) return `bad counter "${text.slice(s, t)}"`;
+          if (dir === 0 && tupleStart >= 0) {
+            e.tuple = text.slice(tupleStart, s - 1);
+            tupleStart = -1;
+          }
+          if (k === 7) {
+            if (dir === 0) e.origPackets = n;
+            else e.replyPackets = n;
+          } else if (dir === 0) e.origBytes = n;
+          else e.replyBytes = n;
+          continue;
+        }
+        break;
+      case 122: // z
+        if ((k === 4 && is(text, s, 4, 'zone')) || (k === 9 && is(text, s, 9, 'zone-orig'))) {
+          const n = num(text, v0, t);
+          if (n < 0) return `bad zone "${text.slice(s, t)}"`;
+          e.zone = n;
+          continue;
+        }
+        break;
+      case 109: // m
+        if (k === 4 && is(text, s, 4, 'mark')) {
+          e.mark = num(text, v0, t);
+          continue;
+        }
+        break;
     }
     // type= code= id= (icmp), srckey= dstkey= (gre), zone-reply=, secctx=, use=: part of the
     // tuple text or not needed.
+    if (dir === -1) return `"${text.slice(s, eq)}=" before the original tuple`;
   }
+  if (col < 4) return col < 3 ? (col === 0 ? 'empty line' : 'no protocol') : 'no protocol number';
   if (dir < 1) return dir < 0 ? 'no original tuple' : 'no reply tuple';
   if (!e.origSrc || !e.origDst || !e.replySrc || !e.replyDst) return 'a tuple lacks src= or dst=';
   return undefined;

@@ -73,7 +73,8 @@ export class Classifier {
     if (r === undefined) {
       if (this.cache.size >= CACHE_MAX) this.cache = new Map();
       r = this.decide(ip);
-      this.cache.set(ip, r);
+      // A copy: `ip` may be a slice of the whole table text, which the cache would keep alive.
+      this.cache.set(Buffer.from(ip, 'latin1').toString('latin1'), r);
     }
     return r;
   }
