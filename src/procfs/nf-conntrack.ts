@@ -19,8 +19,9 @@
 //   `delta-time=` that went down.
 //
 // Parsing avoids per-entry allocations: one reused entry object is handed to the visitor, numbers
-// are read from character codes; only the four addresses and the tuple text are sliced (they key
-// maps). The visitor must copy what it keeps.
+// are read from character codes; only the tuple text is sliced (it keys maps), and the four
+// addresses too unless `lazy` (then fillAddresses slices them on demand). The visitor must copy
+// what it keeps.
 
 /** A connection as the parser hands it over. Reused: valid only during the visitor call. */
 export interface ConntrackEntry {
@@ -54,6 +55,23 @@ export interface ConntrackEntry {
   age: number;
   /** The original tuple's text from `src=` up to its accounting: identifies the connection with proto and zone. */
   tuple: string;
+  /** Where the four addresses are in the text (origSrc, origDst, replySrc, replyDst: start, end). */
+  readonly at: Int32Array;
+  /** The text being parsed (for fillAddresses). */
+  text: string;
+}
+
+/**
+ * Slices the four addresses of a lazily parsed entry (parseConntrack with `lazy`): a caller that
+ * needs them for few entries (the flows collector: only connections that moved) saves four string
+ * allocations on every other entry.
+ */
+export function fillAddresses(e: ConntrackEntry): void {
+  const a = e.at;
+  e.origSrc = e.text.slice(a[0], a[1]);
+  e.origDst = e.text.slice(a[2], a[3]);
+  e.replySrc = e.text.slice(a[4], a[5]);
+  e.replyDst = e.text.slice(a[6], a[7]);
 }
 
 export interface ConntrackParse {
@@ -70,6 +88,7 @@ function blankEntry(): ConntrackEntry {
     family: 4, proto: '', protoNum: 0, state: '', origSrc: '', origDst: '', origSport: -1, origDport: -1,
     replySrc: '', replyDst: '', replySport: -1, replyDport: -1, origPackets: -1, origBytes: -1,
     replyPackets: -1, replyBytes: -1, assured: false, unreplied: false, zone: 0, mark: -1, age: -1, tuple: '',
+    at: new Int32Array(8), text: '',
   };
 }
 
@@ -94,9 +113,10 @@ const is = (text: string, at: number, len: number, word: string): boolean => len
  * Calls `visit` for each well-formed line of `text`; malformed lines are counted, and the first
  * few kept with the reason, never thrown. The entry passed is reused between calls.
  */
-export function parseConntrack(text: string, visit: (e: ConntrackEntry) => void): ConntrackParse {
+export function parseConntrack(text: string, visit: (e: ConntrackEntry) => void, lazy = false): ConntrackParse {
   const out: ConntrackParse = { entries: 0, unaccounted: 0, malformed: 0, samples: [] };
   const e = blankEntry();
+  e.text = text;
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
@@ -106,6 +126,7 @@ export function parseConntrack(text: string, visit: (e: ConntrackEntry) => void)
       if (why === undefined) {
         out.entries++;
         if (e.origBytes < 0 || e.replyBytes < 0) out.unaccounted++;
+        if (!lazy) fillAddresses(e);
         visit(e);
       } else {
         out.malformed++;
@@ -122,6 +143,7 @@ function parseLine(text: string, start: number, end: number, e: ConntrackEntry):
   e.family = 4;
   e.state = '';
   e.origSrc = e.origDst = e.replySrc = e.replyDst = e.tuple = '';
+  e.at.fill(0);
   e.origSport = e.origDport = e.replySport = e.replyDport = -1;
   e.origPackets = e.origBytes = e.replyPackets = e.replyBytes = -1;
   e.assured = e.unreplied = false;
@@ -192,8 +214,8 @@ function parseLine(text: string, start: number, end: number, e: ConntrackEntry):
           if (dir === 0 && tupleStart >= 0) e.tuple = text.slice(tupleStart, s - 1);
           tupleStart = dir === -1 ? s : -1;
           dir++;
-          if (dir === 0) e.origSrc = text.slice(v0, t);
-          else e.replySrc = text.slice(v0, t);
+          e.at[dir * 4] = v0;
+          e.at[dir * 4 + 1] = t;
           continue;
         }
         if (k === 5 && is(text, s, 5, 'sport')) {
@@ -208,8 +230,8 @@ function parseLine(text: string, start: number, end: number, e: ConntrackEntry):
       case 100: // d
         if (k === 3 && is(text, s, 3, 'dst')) {
           if (dir === -1) return '"dst=" before the original tuple';
-          if (dir === 0) e.origDst = text.slice(v0, t);
-          else e.replyDst = text.slice(v0, t);
+          e.at[dir * 4 + 2] = v0;
+          e.at[dir * 4 + 3] = t;
           continue;
         }
         if (k === 5 && is(text, s, 5, 'dport')) {
@@ -264,6 +286,7 @@ function parseLine(text: string, start: number, end: number, e: ConntrackEntry):
   }
   if (col < 4) return col < 3 ? (col === 0 ? 'empty line' : 'no protocol') : 'no protocol number';
   if (dir < 1) return dir < 0 ? 'no original tuple' : 'no reply tuple';
-  if (!e.origSrc || !e.origDst || !e.replySrc || !e.replyDst) return 'a tuple lacks src= or dst=';
+  const a = e.at;
+  if (a[1] <= a[0] || a[3] <= a[2] || a[5] <= a[4] || a[7] <= a[6]) return 'a tuple lacks src= or dst=';
   return undefined;
 }

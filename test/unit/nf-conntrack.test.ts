@@ -3,16 +3,18 @@
 // an nftables `ct zone set 5`), and on damaged lines: each is counted and named, never thrown.
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConntrackEntry, parseConntrack } from '../../src/procfs/nf-conntrack';
+import { ConntrackEntry, fillAddresses, parseConntrack } from '../../src/procfs/nf-conntrack';
 import { parseFibTrieLocal, parseIfInet6 } from '../../src/procfs/addresses';
 
 const K = path.join(__dirname, '..', 'fixtures', 'kernel', '6.18');
 const read = (f: string): string => fs.readFileSync(path.join(K, f), 'latin1');
 
 /** Copies of every entry (the parser reuses one object). */
-function entries(text: string): { list: ConntrackEntry[]; parse: ReturnType<typeof parseConntrack> } {
-  const list: ConntrackEntry[] = [];
-  const parse = parseConntrack(text, (e) => list.push({ ...e }));
+type Plain = Omit<ConntrackEntry, 'at' | 'text'>;
+function entries(text: string, lazy = false): { list: Plain[]; parse: ReturnType<typeof parseConntrack> } {
+  const list: Plain[] = [];
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const parse = parseConntrack(text, ({ at, text: _t, ...rest }) => list.push(rest), lazy);
   return { list, parse };
 }
 
@@ -51,6 +53,18 @@ describe('parseConntrack on real kernel lines', () => {
     expect(r.parse).toMatchObject({ entries: 1, unaccounted: 1, malformed: 0 });
     expect(r.list[0]).toMatchObject({ origBytes: -1, origPackets: -1, replyBytes: -1, replyPackets: -1, origSport: 57296, replySport: 5000, assured: true });
     expect(r.list[0].tuple).toBe('src=127.0.0.1 dst=127.0.0.1 sport=57296 dport=5000');
+  });
+
+  it('lazy: addresses are sliced only on demand (fillAddresses), the rest is the same', () => {
+    const lazy = entries(read('nf_conntrack'), true).list;
+    expect(lazy.map((e) => e.origSrc)).toEqual(['', '', '', '', '', '']);
+    const filled: Plain[] = [];
+    parseConntrack(read('nf_conntrack'), (e) => {
+      fillAddresses(e);
+      const { at: _a, text: _t, ...rest } = e; // eslint-disable-line @typescript-eslint/no-unused-vars
+      filled.push(rest);
+    }, true);
+    expect(filled).toEqual(list);
   });
 
   it('hands over a reused entry: fields of one line never leak into the next', () => {

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import { FlowInterval, FlowRecord } from '../../core/flows';
 import { Sample, StageError, Target } from '../../core/model';
-import { ConntrackEntry, ConntrackParse, parseConntrack } from '../../procfs/nf-conntrack';
+import { ConntrackEntry, ConntrackParse, fillAddresses, parseConntrack } from '../../procfs/nf-conntrack';
 import { ProcReader, errnoCode } from '../../procfs/read';
 import { parseFibTrieLocal, parseIfInet6 } from '../../procfs/addresses';
 import { Collector } from '../collector';
@@ -81,8 +81,9 @@ export class FlowsCollector implements Collector {
       const parse = parseConntrack(text, (e) => {
         const d = table!.delta(e);
         if (d === undefined || (d.origPackets === 0 && d.replyPackets === 0 && d.origBytes === 0 && d.replyBytes === 0)) return;
+        fillAddresses(e);
         this.attribute(e, d, o.target, byIp, ownTable, records);
-      });
+      }, true);
       table.end();
       this.lastParse.set(o.identity, parse);
       const where = `${procRoot}/${o.target.pid}/net/nf_conntrack`;

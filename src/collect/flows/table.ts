@@ -34,14 +34,16 @@ export interface Delta {
 }
 
 export class FlowTable {
-  private last = new Map<string, Last>();
+  /** (protocol number × 65536 + zone) → original tuple text → last counters. Nested, so the tuple slice itself is the key (no key string is built per entry). */
+  private last = new Map<number, Map<string, Last>>();
+  private count = 0;
   private cycle = 0;
   private readonly d: Delta = { origBytes: 0, origPackets: 0, replyBytes: 0, replyPackets: 0, fresh: false };
 
   constructor(private readonly firstRead: 'baseline' | 'count') {}
 
   get size(): number {
-    return this.last.size;
+    return this.count;
   }
 
   /** Starts a read of the table. */
@@ -55,11 +57,14 @@ export class FlowTable {
    */
   delta(e: ConntrackEntry): Delta | undefined {
     if (e.origBytes < 0 || e.replyBytes < 0 || e.origPackets < 0 || e.replyPackets < 0) return undefined;
-    const key = `${e.protoNum} ${e.zone} ${e.tuple}`;
-    const prev = this.last.get(key);
+    const group = e.protoNum * 65536 + e.zone;
+    let byTuple = this.last.get(group);
+    if (!byTuple) this.last.set(group, (byTuple = new Map()));
+    const prev = byTuple.get(e.tuple);
     const d = this.d;
     if (prev === undefined) {
-      this.last.set(key, { ob: e.origBytes, op: e.origPackets, rb: e.replyBytes, rp: e.replyPackets, age: e.age, cycle: this.cycle });
+      byTuple.set(e.tuple, { ob: e.origBytes, op: e.origPackets, rb: e.replyBytes, rp: e.replyPackets, age: e.age, cycle: this.cycle });
+      this.count++;
       if (this.cycle === 1 && this.firstRead === 'baseline') return undefined;
       return this.whole(e);
     }
@@ -84,7 +89,14 @@ export class FlowTable {
 
   /** Forgets connections the last read did not show (the kernel dropped them). */
   end(): void {
-    for (const [k, v] of this.last) if (v.cycle !== this.cycle) this.last.delete(k);
+    for (const byTuple of this.last.values()) {
+      for (const [k, v] of byTuple) {
+        if (v.cycle !== this.cycle) {
+          byTuple.delete(k);
+          this.count--;
+        }
+      }
+    }
   }
 
   private whole(e: ConntrackEntry): Delta {
