@@ -79,7 +79,7 @@ function isolated(collector: Collector, targets: readonly Target[]): number {
     }
   }
   const cpu0 = process.cpuUsage();
-  collector.plan?.(targets, (t) => files.get(t)!);
+  collector.plan?.(targets, (t) => files.get(t)!, '/proc');
   for (const t of targets) {
     try {
       collector.collect(t, files.get(t)!);

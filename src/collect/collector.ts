@@ -1,6 +1,6 @@
 // The collector seam and the plugin that declares one (see collect/registry.ts).
 import { ConfigSection } from '../core/config-section';
-import { Sample, Target } from '../core/model';
+import { Sample, StageError, Target } from '../core/model';
 import { MetricDef } from '../core/metrics';
 import { NetFiles } from './netfiles';
 
@@ -8,10 +8,12 @@ import { NetFiles } from './netfiles';
 export interface Collector {
   /**
    * Optional, once per cycle before any `collect`: sees every target of the cycle, for a collector
-   * that decides across namespaces what to read (orphans.ts). `files(t)` is the NetFiles that
-   * `collect(t)` will get, so what it reads is read once. Its time counts as the collector's.
+   * that decides across namespaces what to read (orphans.ts) or whose numbers for one target come
+   * from another namespace's files (flows: the host's conntrack table holds the pods'
+   * connections). `files(t)` is the NetFiles that `collect(t)` will get, so what it reads is read
+   * once. Its time counts as the collector's; errors it returns are the collector's errors.
    */
-  plan?(targets: readonly Target[], files: (t: Target) => NetFiles): void;
+  plan?(targets: readonly Target[], files: (t: Target) => NetFiles, procRoot: string): StageError[] | void;
   collect(target: Target, files: NetFiles): Sample[];
   /** Optional: targets this collector left without a value this cycle (over budget), for the self-metrics. */
   unresolved?(): number;

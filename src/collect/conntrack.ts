@@ -16,7 +16,7 @@
 // goes down, which sinks turning counters into deltas treat as a reset.
 import { MetricDef, hostGauge, namespaceCounter, namespaceGauge } from '../core/metrics';
 import { Sample } from '../core/model';
-import { parseConntrackStat } from '../procfs/nf-conntrack';
+import { parseConntrackStat } from '../procfs/nf-conntrack-stat';
 import { decimal } from '../procfs/lines';
 import { CollectorPlugin } from './collector';
 

@@ -10,8 +10,9 @@ import { interfaces } from './interfaces';
 import { orphans } from './orphans';
 import { tcpStates } from './tcp-states';
 import { conntrack } from './conntrack';
+import { flows } from './flows/plugin';
 
-export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, protocols, orphans, tcpStates, conntrack, interfaces];
+export const COLLECTORS: readonly AnyCollectorPlugin[] = [sockstat, snmp, protocols, orphans, tcpStates, conntrack, interfaces, flows];
 
 /** Every metric sockpulse can emit: the collectors' (registry order), then the agent's own. */
 export function catalog(collectors: readonly AnyCollectorPlugin[] = COLLECTORS): MetricDef[] {

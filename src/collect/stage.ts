@@ -78,7 +78,9 @@ export class CollectStage {
       if (!c.collector.plan) return;
       const t0 = performance.now();
       try {
-        c.collector.plan(targets, filesOf);
+        const found = c.collector.plan(targets, filesOf, this.procRoot) ?? [];
+        errs[i] += found.length;
+        out.errors.push(...found);
       } catch (err) {
         errs[i]++;
         out.errors.push({ stage: 'collect', code: errnoCode(err), message: `collector ${c.name}: ${err instanceof Error ? err.message : String(err)}`, subject: c.name });

@@ -24,6 +24,14 @@ export function registerFormats(): void {
     coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
   });
   convict.addFormat({
+    name: 'prefix-map',
+    validate(v: unknown) {
+      const ok = typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((l) => Array.isArray(l) && l.every((s) => typeof s === 'string'));
+      if (!ok) throw new Error('must map names to lists of address prefixes ({"name": ["10.0.0.0/8"]})');
+    },
+    coerce: (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v),
+  });
+  convict.addFormat({
     name: 'listen',
     validate(v: unknown) {
       parseListen(String(v), ''); // convict prefixes the key

@@ -45,8 +45,9 @@ export interface Sample {
   def: MetricDef;
   value: number;
   /**
-   * What tells apart several samples of one metric in one namespace (`interface`: eth0, eth1).
-   * Keys are core/labels.ts POINT_LABEL_KEYS; absent for the one-per-namespace metrics.
+   * What tells apart several samples of one metric in one namespace (`interface`: eth0, eth1; the
+   * flows collector's direction, class, proto). Keys are core/labels.ts POINT_LABEL_KEYS; absent
+   * for the one-per-namespace metrics.
    */
   labels?: Record<string, string>;
 }

@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import fc from 'fast-check';
-import { parseConntrackStat } from '../../src/procfs/nf-conntrack';
+import { parseConntrackStat } from '../../src/procfs/nf-conntrack-stat';
 import { conntrack } from '../../src/collect/conntrack';
 import { CollectStage, activeCollector } from '../../src/collect/stage';
 import { makeProcTree } from '../helpers/proc-tree';

@@ -36,9 +36,30 @@ export function batchDocument(batch: Batch, catalog: readonly MetricDef[]): obje
         gauges: Object.fromEntries(more),
         counters: Object.fromEntries(namespaceValues(r, 'counter')),
         ...interfaces(r),
+        ...flowTotals(r),
       };
     }),
     self: batch.self,
     errors: batch.errors.map((e) => ({ stage: e.stage, code: e.code, message: e.message, ...(e.subject ? { subject: e.subject } : {}) })),
   };
+}
+
+/**
+ * The flows collector's counters (labelled samples), when it is on: `flows` lists
+ * { direction, class, proto, bytes, packets } totals since the agent started, ordered by class,
+ * proto, then out before in.
+ */
+function flowTotals(r: TargetSamples): { flows?: Record<string, string | number>[] } {
+  const rows = new Map<string, Record<string, string | number>>();
+  for (const s of r.samples) {
+    if (!s.labels || (s.def.key !== 'flow_bytes' && s.def.key !== 'flow_packets')) continue;
+    const { direction, class: cls, proto } = s.labels;
+    const k = `${direction} ${cls} ${proto}`;
+    let row = rows.get(k);
+    if (!row) rows.set(k, (row = { direction, class: cls, proto }));
+    if (s.def.key === 'flow_bytes') row.bytes = s.value;
+    else if (s.def.key === 'flow_packets') row.packets = s.value;
+  }
+  const order = (r: Record<string, string | number>): string => `${String(r.class)} ${String(r.proto)} ${r.direction === 'out' ? 0 : 1}`;
+  return rows.size > 0 ? { flows: [...rows.values()].sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0)) } : {};
 }
