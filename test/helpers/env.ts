@@ -6,19 +6,9 @@
 // Under CI=true a missing prerequisite fails the suite: CI must never skip. As root the setup
 // (test/setup/prepare.sh) installs every tool, so a tool still missing fails the suite too.
 import fs from 'node:fs';
-import path from 'node:path';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-export const BUILD_DIR = path.join(REPO_ROOT, '.build');
-/** Fixed-path copy of the run's environment (the latest run wins). */
-export const ENV_FILE = path.join(BUILD_DIR, 'test-env.json');
-/** global-setup sets this to its own run's file, so concurrent runs never mix engines. */
-export const ENV_VAR = 'SOCKPULSE_TEST_ENV';
-
-/** Tag of the locally imported test image. */
-export const TEST_IMAGE = 'sockpulse-test:latest';
-/** Label put on every container the helpers start (`sockpulse.test=1`). */
-export const TEST_LABEL = 'sockpulse.test';
+export { BUILD_DIR, ENV_FILE, ENV_VAR, REPO_ROOT, TEST_IMAGE, TEST_LABEL } from './paths';
+import { ENV_FILE, ENV_VAR } from './paths';
 
 export interface DockerEnv {
   /** Unix socket of the private dockerd (dockerode `socketPath`). */

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { BUILD_DIR, REPO_ROOT } from './env';
+import { BUILD_DIR, REPO_ROOT } from './paths';
 import { Mix, SOCKMIX_BIN, mixArgs } from './sockmix';
 import { isAlive, waitGone } from './procs';
 

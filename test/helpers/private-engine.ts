@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { TEST_IMAGE, TEST_LABEL } from './env';
+import { TEST_IMAGE, TEST_LABEL } from './paths';
 import { Mix, SOCKMIX_BIN, SOCKMIX_IN_IMAGE, mixArgs } from './sockmix';
 import { cmdline, isAlive, waitGone } from './procs';
 

@@ -28,6 +28,7 @@
 // TIME_WAIT sockets expire after 60 s (TCP_TIMEWAIT_LEN): read the stats soon after "ready".
 import os from 'node:os';
 import path from 'node:path';
+import { BUILD_DIR } from './paths';
 
 /** Counts of each kind; all default to 0. See sockmix.c for what each creates. */
 export interface Mix {
@@ -72,7 +73,7 @@ export type NsKind = 'netns' | 'docker';
 export const BASELINE_TOTAL: Record<NsKind, number> = { netns: 0, docker: 1 };
 
 /** Host path of the static binary (built by test/setup/prepare.sh). */
-export const SOCKMIX_BIN = path.resolve(__dirname, '..', '..', '.build', 'sockmix');
+export const SOCKMIX_BIN = path.join(BUILD_DIR, 'sockmix');
 /** Path of the binary inside the test image. */
 export const SOCKMIX_IN_IMAGE = '/bin/sockmix';
 
