@@ -49,9 +49,7 @@ describe('podRefs', () => {
     id: 'a'.repeat(64),
     metadata: { name: 'web-0', uid: '11111111-2222-3333-4444-555555555555', namespace: 'shop', attempt: 0 },
     state: 'SANDBOX_READY',
-    created_at: '1',
     labels: { app: 'web', 'io.kubernetes.pod.name': 'web-0', 'io.kubernetes.pod.namespace': 'shop', 'io.kubernetes.pod.uid': '11111111-2222-3333-4444-555555555555' },
-    annotations: {},
   };
   const container = (id: string, name: string): CriContainer => ({
     id: id.repeat(64), pod_sandbox_id: sandbox.id, metadata: { name, attempt: 0 }, image: { image: 'img:1' }, image_ref: '', state: 'CONTAINER_RUNNING', labels: {},
