@@ -37,6 +37,10 @@ describe('cri settings', () => {
 describe('infoPid', () => {
   it.each<[Record<string, string>, number | undefined]>([
     [{ info: '{"pid":4242,"processStatus":"running"}' }, 4242],
+    [{ info: `{"pid":17,"runtimeSpec":{"linux":{"namespaces":[{"type":"pid"}]},"pad":"${'x'.repeat(4000)}"}}` }, 17],
+    [{ info: '{"pid":9}' }, 9],
+    [{ info: '{"processStatus":"running","pid":31}' }, 31],
+    [{ info: '{"pid": 55, "processStatus": "running"}' }, 55],
     [{ info: '{"pid":0}' }, undefined],
     [{ info: '{"pid":"12"}' }, undefined],
     [{ info: 'not json' }, undefined],

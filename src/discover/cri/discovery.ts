@@ -84,7 +84,8 @@ export class CriDiscovery implements Discovery {
       const why = isDeadline(err) ? `no answer within ${this.cfg.timeoutMs / 1000} s (cri.timeout)` : describe(err);
       return this.down(socket, `CRI runtime at ${socket} did not answer: ${why}`);
     }
-    if (!this.greeted) await this.greet(client, signal);
+    // Said once per client, alongside the cycle's status calls rather than ahead of them.
+    const greeting = this.greeted ? undefined : this.greet(client, signal);
     try {
       const host = resolveHost(this.reader, procRoot);
       const errors: StageError[] = [];
@@ -122,6 +123,8 @@ export class CriDiscovery implements Discovery {
       return { targets, errors, source: this.name, skipped: 0 };
     } catch (err) {
       return failed(this.name, err, procRoot);
+    } finally {
+      await greeting; // never rejects
     }
   }
 
@@ -210,6 +213,9 @@ export class CriDiscovery implements Discovery {
 export function infoPid(info: Record<string, string>): number | undefined {
   const text = info.info;
   if (!text) return undefined;
+  // containerd writes `pid` first, ahead of a few kB of runtime spec: read it without parsing those.
+  const first = /^\{"pid":(\d{1,15})[,}]/.exec(text);
+  if (first) return Number(first[1]) > 0 ? Number(first[1]) : undefined;
   try {
     const pid = (JSON.parse(text) as { pid?: unknown }).pid;
     return typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
