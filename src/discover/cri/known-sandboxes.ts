@@ -7,7 +7,8 @@
 // - the same inode: still the sandbox's namespace. An inode number names one live namespace at a
 //   time and is handed out again only once that namespace is freed; a ready sandbox's namespace
 //   is not freed (its pause process is in it, and containerd and CRI-O also pin it with a bind
-//   mount until the sandbox is stopped, which takes it off the ready list). So whatever process
+//   mount until the sandbox is stopped, which takes it off the ready list; in the agent, the
+//   collect stage's kept descriptors hold it between cycles too). So whatever process
 //   holds the pid now is in the pod's namespace, and reading through it reads the pod's numbers.
 // - the process gone, or another inode (the pid reused by a process elsewhere): forgotten; the
 //   status is asked again in the same cycle.
