@@ -5,6 +5,7 @@ import { labelMap } from '../core/labels';
 import { namespaceLabels } from './labels';
 import { pidStartTime } from './proc-scan';
 import { hasPtraceCap } from './common';
+import { Built, LabelMemo } from './label-memo';
 
 export interface Member {
   pid: number;
@@ -46,7 +47,8 @@ export function resolveHost(reader: ProcReader, procRoot: string): HostNs {
 /**
  * Groups members by namespace. Members in the host namespace (`--network host`) are listed on
  * the host target, which is always emitted exactly once. Other namespaces become `otherScope`
- * targets read through their lowest live pid.
+ * targets read through their lowest live pid. With a memo (kept by the source across cycles), a
+ * namespace whose container refs are the same objects as last cycle keeps its built labels.
  */
 export function groupTargets(
   members: Member[],
@@ -55,6 +57,7 @@ export function groupTargets(
   copyLabels: readonly string[],
   reader: ProcReader,
   procRoot: string,
+  memo?: LabelMemo,
 ): Target[] {
   const byNs = new Map<number, Member[]>();
   for (const m of members) {
@@ -65,29 +68,35 @@ export function groupTargets(
   const hostMembers = byNs.get(host.netns) ?? [];
   byNs.delete(host.netns);
 
-  const targets: Target[] = [makeTarget(host.netns, host.pid, host.pidStart, 'host', hostMembers, copyLabels)];
+  const targets: Target[] = [{ netns: host.netns, pid: host.pid, pidStart: host.pidStart, scope: 'host', containers: containersOf(refsOf(hostMembers)), labels: labelMap() }];
   for (const [netns, list] of byNs) {
     const rep = list.reduce((a, b) => (b.pid < a.pid ? b : a));
     const start = rep.pidStart ?? pidStartTime(reader, procRoot, rep.pid);
     if (start === undefined) continue; // exited since the scan: nothing to read
-    const containers = containersOf(list);
-    targets.push(makeTarget(netns, rep.pid, start, otherScope(containers), list, copyLabels));
+    const refs = refsOf(list);
+    const build = (): Built => {
+      const containers = containersOf(refs);
+      const scope = otherScope(containers);
+      // `--network host` containers are listed on the host target, but the host's numbers are not
+      // theirs: no container labels on it.
+      return { containers, scope, labels: scope === 'host' ? labelMap() : namespaceLabels(containers, copyLabels) };
+    };
+    const { containers, scope, labels } = memo ? memo.get(netns, refs, build) : build();
+    targets.push({ netns, pid: rep.pid, pidStart: start, scope, containers, labels });
   }
+  memo?.endCycle();
   return targets;
 }
 
-function makeTarget(netns: number, pid: number, pidStart: number, scope: Scope, members: Member[], copy: readonly string[]): Target {
-  const containers = containersOf(members);
-  // `--network host` containers are listed on the host target, but the host's numbers are not
-  // theirs: no container labels on it.
-  const labels = scope === 'host' ? labelMap() : namespaceLabels(containers, copy);
-  return { netns, pid, pidStart, scope, containers, labels };
-}
-
-function containersOf(members: Member[]): ContainerRef[] {
+/** The members' containers by id (the first ref of each). */
+function refsOf(members: Member[]): Map<string, ContainerRef> {
   const seen = new Map<string, ContainerRef>();
   for (const m of members) if (m.container && !seen.has(m.container.id)) seen.set(m.container.id, m.container);
-  return [...seen.values()].sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id));
+  return seen;
+}
+
+function containersOf(refs: Map<string, ContainerRef>): ContainerRef[] {
+  return [...refs.values()].sort((a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id));
 }
 
 /** readlink of a pid's namespace, or undefined when the process has gone. */

@@ -58,6 +58,9 @@ export interface PodSpec {
   namespace?: string;
   labels?: Record<string, string>;
   hostNetwork?: boolean;
+  /** The pod's uid and the sandbox's attempt: a kubelet replacing a pod's sandbox keeps the uid and counts up. */
+  uid?: string;
+  attempt?: number;
   /** App containers: a name and either a sockmix mix or a plain command (default: sleep). */
   containers?: { name: string; mix?: Mix; command?: string[] }[];
 }
@@ -236,9 +239,9 @@ export class PrivateContainerd {
   /** Runs a pod sandbox and its containers; resolves once the sandbox is ready and the containers started. */
   async runPod(spec: PodSpec): Promise<Pod> {
     const namespace = spec.namespace ?? 'default';
-    const uid = crypto.randomUUID();
+    const uid = spec.uid ?? crypto.randomUUID();
     const sandboxConfig = {
-      metadata: { name: spec.name, uid, namespace, attempt: 0 },
+      metadata: { name: spec.name, uid, namespace, attempt: spec.attempt ?? 0 },
       // hostNetwork pods must have an empty hostname (the runtime refuses one).
       hostname: spec.hostNetwork ? '' : spec.name,
       log_directory: path.join(this.tmpDir, 'logs', uid),

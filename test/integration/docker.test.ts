@@ -119,6 +119,17 @@ describeDocker('Docker discovery on a real engine', () => {
     expect(statsOf(t)).toEqual(core(expectedStats({}, 'docker')));
   });
 
+  it('shows a renamed container under its new name (its kept ref is made again)', async () => {
+    const c = await run(runContainer({ cmd: ['sleep', '3600'], labels }));
+    const before = targetOf(await discovery.discover(AbortSignal.timeout(10000)), c)!;
+    const name = `renamed-${suite}`;
+    await docker().getContainer(c.id).rename({ name });
+    const t = targetOf(await discovery.discover(AbortSignal.timeout(10000)), c)!;
+    expect(t.pid).toBe(before.pid);
+    expect(t.containers.map((x) => x.name)).toEqual([name]);
+    expect(t.labels.container).toBe(name);
+  });
+
   it('in steady state makes one list call and no inspect per cycle, and only reads (GET)', async () => {
     await run(runContainer({ cmd: ['sleep', '3600'], labels }));
     await discovery.discover(AbortSignal.timeout(10000)); // warm: inspects what is new

@@ -37,6 +37,10 @@ describe('cri settings', () => {
 describe('infoPid', () => {
   it.each<[Record<string, string>, number | undefined]>([
     [{ info: '{"pid":4242,"processStatus":"running"}' }, 4242],
+    [{ info: `{"pid":17,"runtimeSpec":{"linux":{"namespaces":[{"type":"pid"}]},"pad":"${'x'.repeat(4000)}"}}` }, 17],
+    [{ info: '{"pid":9}' }, 9],
+    [{ info: '{"processStatus":"running","pid":31}' }, 31],
+    [{ info: '{"pid": 55, "processStatus": "running"}' }, 55],
     [{ info: '{"pid":0}' }, undefined],
     [{ info: '{"pid":"12"}' }, undefined],
     [{ info: 'not json' }, undefined],
@@ -49,9 +53,7 @@ describe('podRefs', () => {
     id: 'a'.repeat(64),
     metadata: { name: 'web-0', uid: '11111111-2222-3333-4444-555555555555', namespace: 'shop', attempt: 0 },
     state: 'SANDBOX_READY',
-    created_at: '1',
     labels: { app: 'web', 'io.kubernetes.pod.name': 'web-0', 'io.kubernetes.pod.namespace': 'shop', 'io.kubernetes.pod.uid': '11111111-2222-3333-4444-555555555555' },
-    annotations: {},
   };
   const container = (id: string, name: string): CriContainer => ({
     id: id.repeat(64), pod_sandbox_id: sandbox.id, metadata: { name, attempt: 0 }, image: { image: 'img:1' }, image_ref: '', state: 'CONTAINER_RUNNING', labels: {},

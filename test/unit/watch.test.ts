@@ -132,8 +132,8 @@ describe('Docker event lines', () => {
 
 describe('CRI events applied to the known pods', () => {
   const sandbox = (id: string, state = 'SANDBOX_READY') => ({
-    id, metadata: { name: `pod-${id}`, uid: `u-${id}`, namespace: 'ns', attempt: 0 }, state, created_at: '1',
-    network: null, linux: null, labels: { app: id }, annotations: {},
+    id, metadata: { name: `pod-${id}`, uid: `u-${id}`, namespace: 'ns', attempt: 0 }, state,
+    network: null, linux: null, labels: { app: id },
   });
   const status = (id: string, state = 'CONTAINER_RUNNING') => ({ id, metadata: { name: `c-${id}`, attempt: 0 }, state, image: { image: 'img' }, image_ref: 'ref', labels: {} });
   const ev = (container_id: string, type: string, s: ReturnType<typeof sandbox> | null, cs: ReturnType<typeof status>[] = []): ContainerEvent =>

@@ -24,9 +24,7 @@ export interface PodSandbox {
   id: string;
   metadata: PodSandboxMetadata | null;
   state: string;
-  created_at: string;
   labels: Record<string, string>;
-  annotations: Record<string, string>;
 }
 
 export interface CriContainer {
@@ -67,7 +65,7 @@ export interface ContainerEvent {
   container_event_type: string;
   created_at: string;
   /** Null when the sandbox is already gone (removed). */
-  pod_sandbox_status: (NonNullable<PodSandboxStatusResponse['status']> & { annotations: Record<string, string>; created_at: string }) | null;
+  pod_sandbox_status: PodSandboxStatusResponse['status'];
   containers_statuses: CriContainerStatus[];
 }
 

@@ -1,9 +1,9 @@
 // Discovery through the Kubernetes CRI. Per cycle: one ListPodSandbox (ready sandboxes) and one
 // ListContainers (running containers); PodSandboxStatus{verbose} only for sandboxes not seen
-// before, or whose cached pid is no longer the same process (pid + start time). The pid comes
-// from the verbose `info` JSON (`pid`, containerd and CRI-O); a runtime that gives none is served
-// by a scan of /proc/<pid>/cgroup for the sandbox's id. The namespace is resolved through the pid
-// every cycle. Sandboxes that leave the list are forgotten.
+// before, or whose process no longer shows the namespace it was learned in (known-sandboxes.ts:
+// the rule, and why one readlink per pod is enough). The pid comes from the verbose `info` JSON
+// (`pid`, containerd and CRI-O); a runtime that gives none is served by a scan of
+// /proc/<pid>/cgroup for the sandbox's id. Sandboxes that leave the list are forgotten.
 // With discovery.watch, the runtime's event stream stands in for the two list calls
 // (watched-pods.ts). A runtime without the stream (containerd 1.6: UNIMPLEMENTED) is listed every
 // cycle, and the log says so once.
@@ -13,22 +13,14 @@ import { ContainerRef, Discovery, DiscoveryResult, StageError } from '../../core
 import { Logger } from '../../core/log';
 import { labelMap } from '../../core/labels';
 import { ProcReader, unlessGone } from '../../procfs/read';
-import { Member, groupTargets, netnsOf, resolveHost } from '../group';
-import { pidStartTime } from '../proc-scan';
+import { Member, groupTargets, resolveHost } from '../group';
 import { parseCgroup } from '../cgroup';
 import { DiscoveryOptions, failed } from '../common';
+import { LabelMemo } from '../label-memo';
 import { CriClient, CriContainer, PodSandbox, PodSandboxStatusResponse, isDeadline, isNotFound } from './client';
 import { CriConfig } from './settings';
 import { Pods, WatchedPods } from './watched-pods';
-
-/** What a sandbox's status told, kept while the sandbox is listed and its pid is the same process. */
-interface Known {
-  pid: number;
-  pidStart: number;
-  /** hostNetwork pod (NamespaceMode NODE): its numbers are the host's. */
-  node: boolean;
-  ips: string[];
-}
+import { KnownSandboxes } from './known-sandboxes';
 
 /** A sandbox whose verbose status gave no pid, waiting for the cgroup scan. */
 interface NoPid {
@@ -40,7 +32,9 @@ interface NoPid {
 export class CriDiscovery implements Discovery {
   readonly name = 'cri';
   private readonly reader = new ProcReader();
-  private readonly known = new Map<string, Known>();
+  private readonly known: KnownSandboxes;
+  /** Pods' labels, built again only when their refs change. */
+  private readonly labels = new LabelMemo();
   private readonly limit: ReturnType<typeof pLimit>;
   private client: CriClient | undefined;
   /** Logged once per client: which runtime answers. */
@@ -58,6 +52,7 @@ export class CriDiscovery implements Discovery {
     private readonly makeClient: (socketPath: string, timeoutMs: number) => CriClient = (p, t) => new CriClient(p, t),
   ) {
     this.limit = pLimit(cfg.statusConcurrency);
+    this.known = new KnownSandboxes(this.reader, opts.procRoot);
   }
 
   async discover(signal: AbortSignal): Promise<DiscoveryResult> {
@@ -89,12 +84,13 @@ export class CriDiscovery implements Discovery {
       const why = isDeadline(err) ? `no answer within ${this.cfg.timeoutMs / 1000} s (cri.timeout)` : describe(err);
       return this.down(socket, `CRI runtime at ${socket} did not answer: ${why}`);
     }
-    if (!this.greeted) await this.greet(client, signal);
+    // Said once per client, alongside the cycle's status calls rather than ahead of them.
+    const greeting = this.greeted ? undefined : this.greet(client, signal);
     try {
       const host = resolveHost(this.reader, procRoot);
       const errors: StageError[] = [];
-      this.forgetGone(new Set(sandboxes.map((s) => s.id)));
-      const stale = sandboxes.filter((s) => !this.stillSame(s.id));
+      this.known.keep(new Set(sandboxes.map((s) => s.id)));
+      const stale = sandboxes.filter((s) => this.known.current(s.id) === undefined);
       const noPid: NoPid[] = [];
       await Promise.all(stale.map((s) => this.limit(() => this.status(client, s, signal, errors, noPid))));
       if (noPid.length > 0) this.findByCgroup(noPid);
@@ -108,19 +104,18 @@ export class CriDiscovery implements Discovery {
       const members: Member[] = [];
       const ips = new Map<number, string[]>();
       for (const s of sandboxes) {
-        const k = this.known.get(s.id);
+        // Learned this cycle, or checked above: no further read of /proc.
+        const k = this.known.learned(s.id);
         if (!k) continue; // vanished before its status, or no process found
-        const netns = k.node ? host.netns : netnsOf(procRoot, k.pid);
-        if (netns === undefined) {
-          this.known.delete(s.id); // the pod's process left: a skip, looked up again if listed
-          continue;
-        }
-        const refs = podRefs(s, bySandbox.get(s.id) ?? []).filter(this.opts.filter);
+        const netns = k.node ? host.netns : k.netns;
+        const cs = bySandbox.get(s.id) ?? [];
+        const key = cs.length === 0 ? '' : cs.length === 1 ? cs[0].id : cs.map((c) => c.id).sort().join(',');
+        const refs = this.known.refs(s.id, key, () => podRefs(s, cs).filter(this.opts.filter));
         if (refs.length === 0) continue;
         for (const container of refs) members.push({ pid: k.pid, netns, pidStart: k.pidStart, container });
         if (!k.node && k.ips.length > 0) ips.set(netns, k.ips);
       }
-      const targets = groupTargets(members, host, () => 'container', this.opts.copyLabels, this.reader, procRoot);
+      const targets = groupTargets(members, host, () => 'container', this.opts.copyLabels, this.reader, procRoot, this.labels);
       for (const t of targets) {
         const list = t.scope === 'host' ? undefined : ips.get(t.netns);
         if (list) t.ips = list;
@@ -128,6 +123,8 @@ export class CriDiscovery implements Discovery {
       return { targets, errors, source: this.name, skipped: 0 };
     } catch (err) {
       return failed(this.name, err, procRoot);
+    } finally {
+      await greeting; // never rejects
     }
   }
 
@@ -161,14 +158,8 @@ export class CriDiscovery implements Discovery {
     }
   }
 
-  /** The cached pid is still the sandbox's process: same pid, same start time. */
-  private stillSame(id: string): boolean {
-    const k = this.known.get(id);
-    return k !== undefined && pidStartTime(this.reader, this.opts.procRoot, k.pid) === k.pidStart;
-  }
-
   private async status(client: CriClient, s: PodSandbox, signal: AbortSignal, errors: StageError[], noPid: NoPid[]): Promise<void> {
-    this.known.delete(s.id);
+    this.known.forget(s.id);
     let res: PodSandboxStatusResponse;
     try {
       res = await client.sandboxStatus(s.id, signal);
@@ -188,9 +179,7 @@ export class CriDiscovery implements Discovery {
   }
 
   private remember(id: string, pid: number, node: boolean, ips: string[], via: 'info' | 'cgroup'): void {
-    const pidStart = pidStartTime(this.reader, this.opts.procRoot, pid);
-    if (pidStart === undefined) return; // gone already: looked up again next cycle if still listed
-    this.known.set(id, { pid, pidStart, node, ips });
+    if (!this.known.learn(id, pid, node, ips)) return; // gone already: looked up again next cycle if still listed
     if (!this.pidPaths.has(via)) {
       this.pidPaths.add(via);
       this.log.info(
@@ -218,16 +207,15 @@ export class CriDiscovery implements Discovery {
       if (pid !== undefined) this.remember(s.id, pid, s.node, s.ips, 'cgroup');
     }
   }
-
-  private forgetGone(listed: Set<string>): void {
-    for (const id of this.known.keys()) if (!listed.has(id)) this.known.delete(id);
-  }
 }
 
 /** `pid` of the verbose status's `info` JSON (containerd, CRI-O), when positive. */
 export function infoPid(info: Record<string, string>): number | undefined {
   const text = info.info;
   if (!text) return undefined;
+  // containerd writes `pid` first, ahead of a few kB of runtime spec: read it without parsing those.
+  const first = /^\{"pid":(\d{1,15})[,}]/.exec(text);
+  if (first) return Number(first[1]) > 0 ? Number(first[1]) : undefined;
   try {
     const pid = (JSON.parse(text) as { pid?: unknown }).pid;
     return typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;

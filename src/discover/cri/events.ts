@@ -68,7 +68,7 @@ export function applyEvent(state: PodState, e: ContainerEvent): boolean {
     for (const [id, c] of state.containers) if (c.pod_sandbox_id === s.id) state.containers.delete(id);
     return true;
   }
-  state.sandboxes.set(s.id, { id: s.id, metadata: s.metadata, state: s.state, created_at: s.created_at, labels: s.labels, annotations: s.annotations });
+  state.sandboxes.set(s.id, { id: s.id, metadata: s.metadata, state: s.state, labels: s.labels });
   for (const c of e.containers_statuses) {
     if (c.state === 'CONTAINER_RUNNING') {
       state.containers.set(c.id, { id: c.id, pod_sandbox_id: s.id, metadata: c.metadata, image: c.image, image_ref: c.image_ref, state: c.state, labels: c.labels });

@@ -1,6 +1,9 @@
 // Discovery through the Docker Engine API. Per cycle: one `GET /containers/json`; `inspect`
-// (for State.Pid) only for container ids not seen before, or whose cached pid no longer is the
-// same process (container restarted). Ids that leave the list are forgotten.
+// (for State.Pid) only for container ids not seen before, or whose pid no longer shows the
+// namespace it was learned in (one readlink a cycle: gone or elsewhere means restarted or reused;
+// the same inode is the running container's namespace, which its process keeps alive — the rule
+// of cri/known-sandboxes.ts). A container's ref is made again only when its name or image in the
+// list changed (labels are fixed at creation). Ids that leave the list are forgotten.
 // With discovery.watch, the engine's event stream (events.ts) stands in for the list call: the
 // containers of the last list, less those that died since, plus those that started (inspected
 // once, at the next cycle); a full list every discovery.resync_cycles cycles and after the
@@ -10,6 +13,7 @@ import pLimit from 'p-limit';
 import { ContainerRef, Discovery, DiscoveryResult, StageError } from '../../core/model';
 import { ProcReader, errnoCode } from '../../procfs/read';
 import { Member, groupTargets, netnsOf, resolveHost } from '../group';
+import { LabelMemo } from '../label-memo';
 import { pidStartTime } from '../proc-scan';
 import { labelMap } from '../../core/labels';
 import { DiscoveryOptions, failed } from '../common';
@@ -20,6 +24,8 @@ import { DockerEvent, dockerEventStream } from './events';
 interface Known {
   pid: number;
   pidStart: number;
+  /** The pid's namespace inode when it was learned. */
+  netns: number;
 }
 
 /** What an inspect found: the running container as a ref, or why there is none. */
@@ -38,6 +44,9 @@ export class DockerDiscovery implements Discovery {
   readonly name = 'docker';
   private readonly reader = new ProcReader();
   private readonly known = new Map<string, Known>();
+  /** Refs made from the list, by id, with the name and image they were made from. */
+  private readonly refs = new Map<string, { name: string | undefined; image: string; ref: ContainerRef }>();
+  private readonly labels = new LabelMemo();
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly watch: Watch | undefined;
 
@@ -84,16 +93,12 @@ export class DockerDiscovery implements Discovery {
 
       const members: Member[] = [];
       for (const ref of wanted) {
+        // Checked or learned above this cycle: no further read of /proc.
         const k = this.known.get(ref.id);
         if (!k) continue; // not running a process (created, restarting) or vanished
-        const netns = netnsOf(procRoot, k.pid);
-        if (netns === undefined) {
-          this.known.delete(ref.id);
-          continue;
-        }
-        members.push({ pid: k.pid, netns, pidStart: k.pidStart, container: ref });
+        members.push({ pid: k.pid, netns: k.netns, pidStart: k.pidStart, container: ref });
       }
-      const targets = groupTargets(members, host, () => 'container', this.opts.copyLabels, this.reader, procRoot);
+      const targets = groupTargets(members, host, () => 'container', this.opts.copyLabels, this.reader, procRoot, this.labels);
       return { targets, errors, source: this.name, skipped: 0 };
     } catch (err) {
       return failed(this.name, err, procRoot);
@@ -129,7 +134,15 @@ export class DockerDiscovery implements Discovery {
   private async list(signal: AbortSignal): Promise<ContainerRef[]> {
     const list = await this.docker.listContainers({ abortSignal: signal } as Docker.ContainerListOptions);
     this.forgetGone(new Set(list.map((c) => c.Id)));
-    return list.map(toRef);
+    return list.map((c) => this.toRef(c));
+  }
+
+  private toRef(c: Docker.ContainerInfo): ContainerRef {
+    const was = this.refs.get(c.Id);
+    if (was !== undefined && was.name === c.Names?.[0] && was.image === c.Image) return was.ref;
+    const ref = toRef(c);
+    this.refs.set(c.Id, { name: c.Names?.[0], image: c.Image, ref });
+    return ref;
   }
 
   /** The events since the last cycle, in order; a started container is inspected (only it). */
@@ -170,10 +183,13 @@ export class DockerDiscovery implements Discovery {
     }
   }
 
-  /** The cached pid is still the container's process: same pid, same start time. */
+  /** The cached pid still shows the namespace it was learned in; if not, it is forgotten. */
   private stillSame(id: string): boolean {
     const k = this.known.get(id);
-    return k !== undefined && pidStartTime(this.reader, this.opts.procRoot, k.pid) === k.pidStart;
+    if (k === undefined) return false;
+    if (netnsOf(this.opts.procRoot, k.pid) === k.netns) return true;
+    this.known.delete(id);
+    return false;
   }
 
   /** Learns the container's pid (kept in `known`); also its ref, for a container known only by an event. */
@@ -184,8 +200,9 @@ export class DockerDiscovery implements Discovery {
       const pid = info.State?.Pid ?? 0;
       if (pid <= 0) return 'not-running';
       const pidStart = pidStartTime(this.reader, this.opts.procRoot, pid);
-      if (pidStart === undefined) return 'not-running';
-      this.known.set(id, { pid, pidStart });
+      const netns = pidStart === undefined ? undefined : netnsOf(this.opts.procRoot, pid);
+      if (pidStart === undefined || netns === undefined) return 'not-running';
+      this.known.set(id, { pid, pidStart, netns });
       const c = info.Config;
       return { ref: { id, name: (info.Name ?? '').replace(/^\//, ''), image: c?.Image, labels: labelMap(c?.Labels ?? {}) } };
     } catch (err) {
@@ -198,6 +215,7 @@ export class DockerDiscovery implements Discovery {
 
   private forgetGone(listed: Set<string>): void {
     for (const id of this.known.keys()) if (!listed.has(id)) this.known.delete(id);
+    for (const id of this.refs.keys()) if (!listed.has(id)) this.refs.delete(id);
   }
 }
 
