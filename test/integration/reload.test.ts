@@ -43,8 +43,10 @@ describeRoot('SIGHUP while the push backends are down', () => {
           // Only the host namespace: the cycle stays small whatever else runs on the machine.
           `discovery: { mode: netns, netns_root: "${path.join(dir, 'none')}" }`,
           'sinks:',
-          `  falcon: { enabled: true, url: "${falcon.transferUrl}", timeout: 0.5, batch_size: ${batchSize}, backoff_initial: 0.2, backoff_max: 0.5 }`,
-          `  otlp: { enabled: true, endpoint: "${otlp.url}", protocol: http/json, timeout: 0.5, backoff_initial: 0.2, backoff_max: 0.5 }`,
+          // A generous request timeout: a request answered after it is resent (at least once), and
+          // on a loaded machine 0.5 s was not enough — that is not what this test is about.
+          `  falcon: { enabled: true, url: "${falcon.transferUrl}", timeout: 5, batch_size: ${batchSize}, backoff_initial: 0.2, backoff_max: 0.5 }`,
+          `  otlp: { enabled: true, endpoint: "${otlp.url}", protocol: http/json, timeout: 5, backoff_initial: 0.2, backoff_max: 0.5 }`,
           `  prometheus: { enabled: true, listen: "127.0.0.1:${promPort}" }`,
         ].join('\n') + '\n',
       );
