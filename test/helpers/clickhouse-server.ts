@@ -107,12 +107,15 @@ export class ClickHouseServer {
     return (await this.query(`${sql} FORMAT JSONEachRow`)).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
-  /** Stops the process (SIGTERM, then SIGKILL after 5 s); removeDir: its data too. */
-  async stop(removeDir = true): Promise<void> {
+  /**
+   * Stops the process: SIGTERM (then SIGKILL after 5 s), or `SIGKILL` at once (a server that
+   * dies; what it acknowledged is on disk); removeDir: its data too.
+   */
+  async stop(removeDir = true, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const c = this.child;
     if (c && c.exitCode === null && c.signalCode === null) {
       const exited = new Promise((r) => c.once('exit', r));
-      c.kill('SIGTERM');
+      c.kill(signal);
       const t = setTimeout(() => c.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(t);

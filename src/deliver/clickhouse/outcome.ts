@@ -16,12 +16,16 @@ const AUTH = new Set([192, 193, 194, 195, 516]);
 /** UNKNOWN_TABLE, UNKNOWN_DATABASE. */
 const NO_TABLE = new Set([60, 81]);
 
-/** A ClickHouseError from the server; duck-typed so a second copy of the client library is recognised too. */
+/**
+ * The server's error code: a ClickHouseError's (the client parses current servers' replies), else
+ * the `Code: N` an older server's reply starts with — 18.16 says `Code: 193, e.displayText() = …`,
+ * which the client does not recognise and hands on as a plain Error with the reply as message.
+ */
 function serverCode(err: unknown): number | undefined {
-  const e = err as { name?: unknown; code?: unknown } | undefined;
-  if (e?.name !== 'ClickHouseError' || typeof e.code !== 'string') return undefined;
-  const n = Number(e.code);
-  return Number.isInteger(n) ? n : undefined;
+  const e = err as { name?: unknown; code?: unknown; message?: unknown } | undefined;
+  if (e?.name === 'ClickHouseError' && typeof e.code === 'string' && /^\d+$/.test(e.code)) return Number(e.code);
+  const m = typeof e?.message === 'string' ? /^Code: (\d+)[.,]/.exec(e.message) : null;
+  return m ? Number(m[1]) : undefined;
 }
 
 /**
