@@ -17,7 +17,7 @@ export const POD2: Target = {
 
 const base = { observer: 4026531840, family: 4 as const, zone: 0, flags: {} };
 
-/** pod-1 → pod-2 TCP, and the same connection from pod-2; pod-1 → another zone; pod-1 → S3; an IPv6 one. */
+/** pod-1 → pod-2 TCP, and the same connection from pod-2; pod-1 → another zone; pod-1 → S3; an IPv6 ping to pod-2. */
 export function records(scale = 1): FlowRecord[] {
   const n = (x: number): number => x * scale;
   return [
@@ -33,7 +33,7 @@ export function records(scale = 1): FlowRecord[] {
     { ...base, proto: 'tcp', initiator: 'local', class: 'cloud_service',
       local: { target: POD1, ip: '10.200.1.2', port: 41000 }, remote: { ip: '52.218.1.9', port: 443, kind: 'external', cloudService: 's3', region: 'eu-west-1' },
       out: { bytes: n(1_000_000), packets: n(700) }, in: { bytes: n(40_000), packets: n(350) } },
-    { ...base, family: 6, proto: 'icmpv6', initiator: 'local', class: 'private',
+    { ...base, family: 6, proto: 'icmpv6', initiator: 'remote', class: 'private',
       local: { target: POD2, ip: 'fd00::2', port: null }, remote: { ip: 'fd00::9', port: null, kind: 'external' },
       out: { bytes: n(208), packets: n(2) }, in: { bytes: n(208), packets: n(2) } },
   ];

@@ -78,9 +78,9 @@ chdb().describe('ClickHouse sink on chdb (a current ClickHouse, in process)', ()
     const pod2 = { localNamespace: 'data', localPod: 'db-0', localApp: 'postgres' };
     const toDb = { ...peerHere, remoteNamespace: 'data', remotePod: 'db-0', remoteApp: 'postgres', remoteIPv4: '10.200.2.2', remotePort: 5432, remoteCloudService: '' };
     expect(rows.map(num)).toEqual([
-      // db-0: its IPv6 ICMP both ways (no IPv4 to show: 0.0.0.0, no ports), and the TCP from web-1 mirrored.
-      { ...common, ...here, ...pod2, ...nowhere, proto: 'icmpv6', connectionClass: 'private', connectionFlags: { opened_by_local: true }, direction: 'out', localIPv4: '0.0.0.0', localPort: 0, remoteRegion: '', remoteAvailabilityZone: '', remoteIPv4: '0.0.0.0', remotePort: 0, remoteCloudService: '', bytes: 208, packets: 2 },
-      { ...common, ...here, ...pod2, ...nowhere, proto: 'icmpv6', connectionClass: 'private', connectionFlags: { opened_by_local: true }, direction: 'in', localIPv4: '0.0.0.0', localPort: 0, remoteRegion: '', remoteAvailabilityZone: '', remoteIPv4: '0.0.0.0', remotePort: 0, remoteCloudService: '', bytes: 208, packets: 2 },
+      // db-0: an IPv6 ping it answered, both ways (no IPv4 to show: 0.0.0.0, no ports), and the TCP from web-1 mirrored.
+      { ...common, ...here, ...pod2, ...nowhere, proto: 'icmpv6', connectionClass: 'private', connectionFlags: { opened_by_local: false }, direction: 'out', localIPv4: '0.0.0.0', localPort: 0, remoteRegion: '', remoteAvailabilityZone: '', remoteIPv4: '0.0.0.0', remotePort: 0, remoteCloudService: '', bytes: 208, packets: 2 },
+      { ...common, ...here, ...pod2, ...nowhere, proto: 'icmpv6', connectionClass: 'private', connectionFlags: { opened_by_local: false }, direction: 'in', localIPv4: '0.0.0.0', localPort: 0, remoteRegion: '', remoteAvailabilityZone: '', remoteIPv4: '0.0.0.0', remotePort: 0, remoteCloudService: '', bytes: 208, packets: 2 },
       { ...common, ...here, ...pod2, ...peerHere, proto: 'tcp', connectionClass: 'same_node', connectionFlags: { opened_by_local: false }, direction: 'out', localIPv4: '10.200.2.2', localPort: 5432, remoteNamespace: 'shop', remotePod: 'web-1', remoteApp: 'web', remoteIPv4: '10.200.1.2', remotePort: 40000, remoteCloudService: '', bytes: 1480, packets: 9 },
       { ...common, ...here, ...pod2, ...peerHere, proto: 'tcp', connectionClass: 'same_node', connectionFlags: { opened_by_local: false }, direction: 'in', localIPv4: '10.200.2.2', localPort: 5432, remoteNamespace: 'shop', remotePod: 'web-1', remoteApp: 'web', remoteIPv4: '10.200.1.2', remotePort: 40000, remoteCloudService: '', bytes: 3532, packets: 12 },
       // web-1: S3 (cloud_service, its region), to db-0 (same_node), and UDP to another zone (flagged; nothing came back: no `in` row).
@@ -108,5 +108,21 @@ chdb().describe('ClickHouse sink on chdb (a current ClickHouse, in process)', ()
     ]);
     const web = await select(`SELECT intervalStartTime, sum(bytes) AS b FROM network_flows_0 WHERE localPod = '${POD1.labels.pod}' AND direction = 'out' AND connectionClass = 'same_node' GROUP BY intervalStartTime ORDER BY intervalStartTime`);
     expect(web.map((r) => [r.intervalStartTime, Number(r.b)])).toEqual([['2026-12-04 09:30:00', 3 * 3532], ['2026-12-04 09:31:00', 3532]]);
+  }, 60_000);
+
+  it('the README\'s example queries run on the table (and find its rows when the dates are the rows\')', async () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const block = readme.slice(readme.indexOf('-- Which workloads send the most'), readme.indexOf('**What the tests prove**'));
+    const queries = block.split(';').map((q) => q.replace(/```[\s\S]*/, '').trim()).filter((q) => q.includes('SELECT'));
+    expect(queries).toHaveLength(4);
+    // today() is the machine's date: pinned to the rows' date so every query has rows to find.
+    const results = [];
+    for (const q of queries) results.push(await select(q.replace(/today\(\)/g, "toDate('2026-12-04')")));
+    // The table holds the first interval three times over by now (1× then 2×, summed).
+    expect(results[0]).toEqual([{ localNamespace: 'shop', localApp: 'web', sent: '936.00 B' }]);
+    expect(results[1]).toEqual([{ date: '2026-12-04', localNamespace: 'shop', localApp: 'web', to_s3: '2.86 MiB' }]);
+    expect(results[2]).toEqual([{ localApp: 'web', remoteApp: '', remoteAvailabilityZone: 'zone-b', sent: '936.00 B' }]);
+    // db-0 opened nothing: 3 × (3532 + 208) bytes received.
+    expect(results[3]).toEqual([{ localNamespace: 'data', localApp: 'postgres', received: '10.96 KiB' }]);
   }, 60_000);
 });
