@@ -18,6 +18,7 @@ import { ClickHouseConfig, RowContext } from './settings';
 import { COLUMN_NAMES, createTableSql, ident } from './table';
 import { intervalRows, jsonEachRowChunks } from './rows';
 import { errorOutcome } from './outcome';
+import { maybeLostAnswer, probeRefusal } from './auth-probe';
 
 /** What a test may put in place of the HTTP connection (chdb's in-process connection). */
 export interface ClickHouseSinkOptions {
@@ -110,13 +111,12 @@ export class ClickHouseSink implements Sink {
   /** One attempt: the table first when it is ours to create, then one INSERT of the payload's rows. */
   private async insert(body: Buffer, cycle: AbortSignal): Promise<SendOutcome> {
     const signal = AbortSignal.any([cycle, AbortSignal.timeout(this.cfg.timeoutMs)]);
-    const where = { table: this.target, createTable: this.cfg.createTable };
     if (!this.tableReady) {
       try {
         await this.client.command({ query: createTableSql(this.cfg.database, this.cfg.table, this.cfg.schema), abort_signal: signal });
         this.tableReady = true;
       } catch (err) {
-        const out = errorOutcome(err, this.hide, where);
+        const out = await this.explain(err, signal);
         if (out.status === 'ok') return out;
         const hint = this.cfg.schema === 'modern' ? ' (a server older than 22.x needs sinks.clickhouse.schema: legacy)' : '';
         return { ...out, error: `CREATE TABLE ${this.target} failed: ${out.error}${out.status === 'failed' ? hint : ''}` };
@@ -129,7 +129,20 @@ export class ClickHouseSink implements Sink {
       await this.client.insert({ table: this.target, values, format: 'JSONEachRow', columns: [...COLUMN_NAMES] as [string, ...string[]], abort_signal: signal });
       return { status: 'ok' };
     } catch (err) {
-      return errorOutcome(err, this.hide, where);
+      return this.explain(err, signal);
     }
+  }
+
+  /** The outcome of a failed request; after a reset, a bodiless probe tells a refusal (auth-probe.ts). */
+  private async explain(err: unknown, signal: AbortSignal): Promise<SendOutcome> {
+    const where = { table: this.target, createTable: this.cfg.createTable };
+    if (maybeLostAnswer(err) && !signal.aborted) {
+      const refusal = await probeRefusal(this.cfg.url, this.cfg.user, this.cfg.password, signal, this.cfg.timeoutMs);
+      if (refusal !== undefined) {
+        const out = errorOutcome(new Error(refusal), this.hide, where);
+        if (out.status === 'failed' && out.reason === 'auth') return out;
+      }
+    }
+    return errorOutcome(err, this.hide, where);
   }
 }
