@@ -38,7 +38,8 @@ chdb().describe('ClickHouse sink on chdb (a current ClickHouse, in process)', ()
   });
 
   afterAll(async () => {
-    await sink?.close();
+    await sink?.close(); // closes the chdb session the reader shares
+    await reader?.close().catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
