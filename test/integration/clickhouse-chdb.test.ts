@@ -22,15 +22,17 @@ chdb().describe('ClickHouse sink on chdb (a current ClickHouse, in process)', ()
   let dir: string;
   let sink: ClickHouseSink;
   let reader: ClickHouseClient;
+  let connection: unknown;
+  let sinkCfg: ReturnType<typeof resolveSection<import('../../src/deliver/clickhouse/settings').ClickHouseConfig>>;
   const stats = new SelfStats();
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spk-chdb-'));
-    const connection = chdbConnection(path.join(dir, 'db'));
-    const cfg = resolveSection(clickhouse, {
+    connection = chdbConnection(path.join(dir, 'db'));
+    const cfg = (sinkCfg = resolveSection(clickhouse, {
       ...sectionDefaults(clickhouse.config.schema), enabled: true, create_table: true, environment: 'prod', cloud: 'aws', region: 'eu-west-1', cluster: 'c1', cell: 'cell-7',
       availability_zone: 'eu-west-1a', instance_id: 'i-0abc',
-    });
+    }));
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     sink = new ClickHouseSink(cfg, sinkContext('clickhouse', { stats, hostname: 'node-a' }), { connection: connection as any });
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -62,6 +64,7 @@ chdb().describe('ClickHouse sink on chdb (a current ClickHouse, in process)', ()
     const [t] = await select("SELECT engine_full, sorting_key, primary_key FROM system.tables WHERE database = 'default' AND name = 'network_flows_0'");
     expect(t.engine_full).toMatch(/^SummingMergeTree\(\(bytes, packets\)\) PARTITION BY date PRIMARY KEY \(date, intervalStartTime, direction, proto, localApp, remoteApp, localPod, remotePod\) ORDER BY /);
     expect(t.engine_full).toContain('TTL intervalStartTime + toIntervalDay(90)');
+    expect(t.engine_full).toContain('non_replicated_deduplication_window = 1000');
     expect(t.primary_key).toBe('date, intervalStartTime, direction, proto, localApp, remoteApp, localPod, remotePod');
     // Every column but the summed ones is in the sorting key: rows that differ in anything never merge.
     expect(String(t.sorting_key).split(', ').sort()).toEqual(cols.map((c) => String(c.name)).filter((n) => n !== 'bytes' && n !== 'packets').sort());
@@ -92,6 +95,14 @@ chdb().describe('ClickHouse sink on chdb (a current ClickHouse, in process)', ()
       { ...common, ...here, ...pod1, ...nowhere, proto: 'udp', connectionClass: 'cross_zone', connectionFlags: { opened_by_local: true, outside: true }, direction: 'out', localPort: 53000, remoteRegion: '', remoteAvailabilityZone: 'zone-b', remoteIPv4: '10.99.0.2', remotePort: 9090, remoteCloudService: '', bytes: 312, packets: 4 },
     ]);
     expect(stats.sink('clickhouse')).toMatchObject({ sent: ROWS_PER_INTERVAL, buffered: 0, dropped: {} });
+  }, 60_000);
+
+  it('the same rows inserted twice (a retry after a lost answer) count once: the table\'s deduplication window', async () => {
+    const before = Number((await select('SELECT count() AS n FROM network_flows_0'))[0].n);
+    // A second sink instance with the same settings makes byte-identical INSERTs, as a retry would.
+    const again = new ClickHouseSink(sinkCfg, sinkContext('clickhouse', { hostname: 'node-a' }), { connection: connection as never });
+    expect(await again.write(flowBatch(interval(START, 60)), AbortSignal.timeout(20_000))).toEqual({ status: 'ok', sent: ROWS_PER_INTERVAL });
+    expect(Number((await select('SELECT count() AS n FROM network_flows_0'))[0].n)).toBe(before);
   }, 60_000);
 
   it('SummingMergeTree adds up rows with equal keys when parts merge (OPTIMIZE TABLE … FINAL)', async () => {

@@ -76,6 +76,9 @@ export function createTableSql(database: string, table: string, schema: TableSch
     'PARTITION BY date',
     `PRIMARY KEY (${PRIMARY.join(', ')})`,
     `ORDER BY (${SORTING.join(', ')})`,
-    ...(modern ? ['TTL intervalStartTime + toIntervalDay(90)', 'SETTINGS ttl_only_drop_parts = 1'] : []),
+    // The deduplication window makes a repeated INSERT of the same rows (a retry after an answer
+    // that was lost: a timeout, a reset) a no-op, as replicated tables do by default: the server
+    // remembers the last 1000 inserted blocks' hashes. 18.16 has no such setting.
+    ...(modern ? ['TTL intervalStartTime + toIntervalDay(90)', 'SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000'] : []),
   ].join('\n');
 }
