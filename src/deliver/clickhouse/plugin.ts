@@ -39,7 +39,7 @@ export const clickhouse: SinkPlugin<ClickHouseConfig> = {
     path: 'sinks.clickhouse',
     schema: {
       enabled: { doc: 'Insert the flows collector\'s per-interval rows into ClickHouse (table network_flows_0). Needs collectors.flows.enabled.', format: Boolean, default: false, env: 'SOCKPULSE_CLICKHOUSE_ENABLED' },
-      url: { doc: 'The ClickHouse HTTP interface.', format: String, default: 'http://127.0.0.1:8123', env: 'SOCKPULSE_CLICKHOUSE_URL', redact: 'url' },
+      url: { doc: 'The ClickHouse HTTP interface. Credentials in it (http://user:password@host:8123) take precedence over user and password.', format: String, default: 'http://127.0.0.1:8123', env: 'SOCKPULSE_CLICKHOUSE_URL', redact: 'url' },
       user: { doc: 'ClickHouse user.', format: String, default: 'default', env: 'SOCKPULSE_CLICKHOUSE_USER' },
       password: { doc: 'Password of the user. Never logged or printed.', format: String, default: '', env: 'SOCKPULSE_CLICKHOUSE_PASSWORD', sensitive: true },
       database: { doc: 'Database of the table.', format: String, default: 'default', env: 'SOCKPULSE_CLICKHOUSE_DATABASE' },
@@ -67,7 +67,7 @@ export const clickhouse: SinkPlugin<ClickHouseConfig> = {
     resolve(raw) {
       const r = raw as unknown as Raw;
       const url = httpUrl(r.url, 'sinks.clickhouse.url', 'http://127.0.0.1:8123');
-      if (url.pathname !== '/' && url.pathname !== '') throw new Error(`sinks.clickhouse.url: the HTTP interface is at the server's root; "${url.pathname}" is not supported`);
+      if (url.pathname !== '/' && url.pathname !== '') throw new Error(`sinks.clickhouse.url: the HTTP interface is at the server's root; "${url.pathname}" would be taken as the database: set sinks.clickhouse.database instead`);
       if (!(r.timeout > 0)) throw new Error('sinks.clickhouse.timeout: must be above 0 seconds');
       for (const key of ['database', 'table'] as const) {
         if (!NAME.test(r[key])) throw new Error(`sinks.clickhouse.${key}: "${r[key]}" is not a plain identifier (letters, digits, _; not starting with a digit)`);
