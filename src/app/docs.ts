@@ -8,6 +8,7 @@ import { exampleConfig } from '../config/example';
 import { metricsReference } from './metrics-reference';
 import { seriesReference } from './series-reference';
 import { kernelScopeReference } from './kernel-scope-reference';
+import { clickhouseTablesReference } from './clickhouse-reference';
 import { packageRoot } from './package-root';
 
 export const README = path.join(packageRoot(), 'README.md');
@@ -18,6 +19,7 @@ export const SECTIONS: Record<string, () => string> = {
   'metrics-reference': metricsReference,
   'series-reference': seriesReference,
   'kernel-scope': kernelScopeReference,
+  'clickhouse-tables': clickhouseTablesReference,
 };
 
 export function section(text: string, name: string): string | undefined {

@@ -1,6 +1,7 @@
 // The collector seam and the plugin that declares one (see collect/registry.ts).
 import { ConfigSection } from '../core/config-section';
 import { Sample, StageError, Target } from '../core/model';
+import { FlowInterval } from '../core/flows';
 import { MetricDef } from '../core/metrics';
 import { NetFiles } from './netfiles';
 
@@ -15,6 +16,11 @@ export interface Collector {
    */
   plan?(targets: readonly Target[], files: (t: Target) => NetFiles, procRoot: string): StageError[] | void;
   collect(target: Target, files: NetFiles): Sample[];
+  /**
+   * Optional, after `plan`: the per-connection records this cycle read (the flows collector), which
+   * the collect stage puts on the batch for row sinks. Undefined: nothing was read this cycle.
+   */
+  flowInterval?(): FlowInterval | undefined;
   /** Optional: targets this collector left without a value this cycle (over budget), for the self-metrics. */
   unresolved?(): number;
   /**

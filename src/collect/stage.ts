@@ -5,6 +5,7 @@
 // reported as a collect error, never emitted and never dropped silently.
 import { Sample, StageError, Target, TargetGoneError, TargetSamples } from '../core/model';
 import { MetricDef } from '../core/metrics';
+import { FlowInterval } from '../core/flows';
 import { sectionDefaults } from '../core/config-section';
 import { ProcReader, errnoCode, isGone, netnsInode } from '../procfs/read';
 import { KeptFiles } from '../procfs/kept';
@@ -25,6 +26,8 @@ export interface CollectOutcome {
   collectors: Record<string, { ms: number; errors: number; series: number; dropped: number; unresolved?: number }>;
   /** What collectors had to say once (see Collector.takeNotices). */
   notices: { collector: string; message: string }[];
+  /** The flows collector's records of this cycle (Collector.flowInterval), for the batch. */
+  flows?: FlowInterval;
 }
 
 /** An enabled collector, built from its plugin and resolved configuration. */
@@ -87,6 +90,8 @@ export class CollectStage {
       } finally {
         time[i] += performance.now() - t0;
       }
+      const flows = c.collector.flowInterval?.();
+      if (flows) out.flows = flows;
     });
     for (const target of targets) {
       try {

@@ -84,6 +84,10 @@ export function resolveSettings(s: Raw, env: Env, r: Registries = REGISTRIES): R
     sinks: r.sinks.map((p): SinkSpec => {
       const raw = at(s, p.config.path);
       const enabled = raw.enabled === true;
+      const needs = p.requires?.collector;
+      if (enabled && needs && s.collectors[needs]?.enabled !== true) {
+        throw new Error(`${p.config.path}.enabled is true but collectors.${needs}.enabled is false: ${p.requires!.why}; set collectors.${needs}.enabled: true, or ${p.config.path}.enabled: false`);
+      }
       const resolve = enabled || p.once === 'always';
       return {
         plugin: p,

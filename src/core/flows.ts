@@ -2,7 +2,7 @@
 // conntrack entry and local side, and what a row-oriented sink (ClickHouse's network_flows_0)
 // takes. Only this type is shared: the collector imports it, sinks import it; neither imports
 // the other.
-import type { Target } from './model';
+import type { Target } from './target';
 
 /** How far the remote side is, by configured prefixes (collect/flows/classify.ts). */
 export const CONNECTION_CLASSES = [

@@ -1,40 +1,11 @@
 // The data that flows through the pipeline: schedule → discover → collect → deliver, and the three
 // seams between the stages (Discovery, the collect stage's Collector in collect/collector.ts, Sink).
-// Imports only core/metrics' types: every other module may import this one.
+// Imports only core/metrics', core/target's and core/flows' types: every other module may import this one.
 import type { MetricDef } from './metrics';
+import type { FlowInterval } from './flows';
+import type { Target } from './target';
 
-/** Where a target's network namespace comes from. */
-export type Scope = 'host' | 'container' | 'netns';
-
-/** One member of a network namespace as the container runtime knows it. */
-export interface ContainerRef {
-  id: string;
-  /** Unknown when the container was found through /proc only (no runtime API). */
-  name?: string;
-  image?: string;
-  labels: Record<string, string>;
-  /** A pod's sandbox as the CRI lists it: it owns the pod's namespace but runs no app. */
-  sandbox?: boolean;
-}
-
-/**
- * One network namespace, read through one live process. Identity is the namespace inode,
- * but inodes are reused, so a target is only valid for the cycle that resolved it.
- */
-export interface Target {
-  /** nsfs inode of /proc/<pid>/ns/net. */
-  netns: number;
-  /** Representative live pid whose /proc/<pid>/net/* files are read. */
-  pid: number;
-  /** Start time of `pid` (clock ticks since boot, /proc/<pid>/stat field 22); detects pid reuse. */
-  pidStart: number;
-  scope: Scope;
-  containers: ContainerRef[];
-  /** Labels describing the namespace as a whole (see core/labels.ts). */
-  labels: Record<string, string>;
-  /** The pod's IP addresses, as the runtime reports them (CRI); not labels. */
-  ips?: string[];
-}
+export type { Scope, ContainerRef, Target } from './target';
 
 /**
  * One number read from the kernel, with the definition its collector declared: key, kind
@@ -95,6 +66,11 @@ export interface Batch {
   errors: StageError[];
   /** The agent's own counters as they stood when this cycle began delivering. */
   self: SelfSnapshot;
+  /**
+   * The flows collector's records of this cycle's read (collect/flows/), when it is on: for row
+   * sinks (deliver/clickhouse/). Metric sinks ignore it; they get the flows' counters in `results`.
+   */
+  flows?: FlowInterval;
 }
 
 /** `logged`: the sink has said this failure itself (once, for a standing one); the agent does not log it again. */

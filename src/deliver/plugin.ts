@@ -32,6 +32,11 @@ export interface SinkPlugin<C = unknown> {
    * that would vanish at exit), or as configured (undefined).
    */
   once?: 'always' | 'never';
+  /**
+   * A collector whose data the sink exists for (ClickHouse: the flows collector's records): the
+   * configuration is refused when the sink is on and that collector is off.
+   */
+  requires?: { collector: string; why: string };
   /** Builds the sink; loads the backend's library only now (OpenTelemetry is heavy). */
   create(cfg: C, ctx: SinkContext): Sink;
 }

@@ -7,5 +7,6 @@ import { falcon } from './falcon/plugin';
 import { statsd } from './statsd/plugin';
 import { otlp } from './otlp/plugin';
 import { prometheus } from './prometheus/plugin';
+import { clickhouse } from './clickhouse/plugin';
 
-export const SINKS: readonly AnySinkPlugin[] = [stdout, falcon, statsd, otlp, prometheus];
+export const SINKS: readonly AnySinkPlugin[] = [stdout, falcon, statsd, otlp, prometheus, clickhouse];

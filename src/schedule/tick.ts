@@ -141,6 +141,7 @@ export class Agent {
       results: collected.results,
       errors,
       self: this.stats.snapshot(),
+      ...(collected.flows ? { flows: collected.flows } : {}),
     };
     const t3 = performance.now();
     if (batch.results.length > 0) this.lastSuccess = Date.now();

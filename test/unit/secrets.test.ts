@@ -108,6 +108,6 @@ describe('--print-config masking', () => {
 
   it('marks exactly the URL-valued keys', () => {
     const marked = schemaLeaves().filter(([, v]) => v.redact === 'url').map(([k]) => k);
-    expect(marked).toEqual(['docker.host', 'sinks.falcon.url', 'sinks.otlp.endpoint']);
+    expect(marked).toEqual(['docker.host', 'sinks.falcon.url', 'sinks.otlp.endpoint', 'sinks.clickhouse.url']);
   });
 });

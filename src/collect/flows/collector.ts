@@ -49,8 +49,14 @@ export class FlowsCollector implements Collector {
     return this.samples.get(target) ?? [];
   }
 
+  /** This cycle's records, for the batch (row sinks: deliver/clickhouse/). */
+  flowInterval(): FlowInterval | undefined {
+    return this.lastInterval;
+  }
+
   plan(targets: readonly Target[], _files: unknown, procRoot: string): StageError[] {
     const errors: StageError[] = [];
+    this.lastInterval = undefined; // a read that fails part-way hands no stale records on
     const now = Date.now();
     const records: FlowRecord[] = [];
     // Local side → target. Host-network pods share the host's addresses: the host target has no
