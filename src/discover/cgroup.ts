@@ -5,6 +5,7 @@
 //   /kubepods/burstable/pod<uid>/<id>                     kubelet, cgroupfs driver
 //   /kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid>.slice/cri-containerd-<id>.scope
 //   .../crio-<id>.scope                                   CRI-O
+//   /k8s.io/<id>                                          containerd's CRI, no cgroup parent given
 //   /system.slice/containerd.service/default/<name>       containerd with its own namespaces (no id)
 
 export interface CgroupContainer {

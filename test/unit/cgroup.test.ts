@@ -13,6 +13,7 @@ describe('parseCgroup', () => {
       `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID.replace(/-/g, '_')}.slice/cri-containerd-${ID}.scope`,
       { id: ID, podUid: UID },
     ],
+    ['containerd CRI, no cgroup parent given (its own namespace)', `0::/k8s.io/${ID}`, { id: ID }],
     ['CRI-O', `0::/kubepods.slice/kubepods-pod${UID.replace(/-/g, '_')}.slice/crio-${ID}.scope`, { id: ID, podUid: UID }],
   ])('%s', (_name, text, want) => {
     expect(parseCgroup(text)).toEqual(want);

@@ -3,7 +3,10 @@
 // before, or whose process no longer shows the namespace it was learned in (known-sandboxes.ts:
 // the rule, and why one readlink per pod is enough). The pid comes from the verbose `info` JSON
 // (`pid`, containerd and CRI-O); a runtime that gives none is served by a scan of
-// /proc/<pid>/cgroup for the sandbox's id. Sandboxes that leave the list are forgotten.
+// /proc/<pid>/cgroup for the sandbox's id. When many sandboxes are new at once (a cold start),
+// one /proc scan finds their pause processes first and only the rest are asked
+// (sandbox-scan.ts: the rule, and what the scan leaves to the status). Sandboxes that leave the
+// list are forgotten.
 // With discovery.watch, the runtime's event stream stands in for the two list calls
 // (watched-pods.ts). A runtime without the stream (containerd 1.6: UNIMPLEMENTED) is listed every
 // cycle, and the log says so once.
@@ -21,6 +24,7 @@ import { CriClient, CriContainer, PodSandbox, PodSandboxStatusResponse, isDeadli
 import { CriConfig } from './settings';
 import { Pods, WatchedPods } from './watched-pods';
 import { KnownSandboxes } from './known-sandboxes';
+import { DEFAULT_SCAN_RULE, ScanRule, listPids, scanSandboxes } from './sandbox-scan';
 
 /** A sandbox whose verbose status gave no pid, waiting for the cgroup scan. */
 interface NoPid {
@@ -50,6 +54,8 @@ export class CriDiscovery implements Discovery {
     private readonly log: Logger,
     /** How the client for a socket is made (tests wrap it to play a runtime that differs). */
     private readonly makeClient: (socketPath: string, timeoutMs: number) => CriClient = (p, t) => new CriClient(p, t),
+    /** When a cycle's new sandboxes are looked for by a /proc scan first (tests pin it). */
+    private readonly scanRule: ScanRule = DEFAULT_SCAN_RULE,
   ) {
     this.limit = pLimit(cfg.statusConcurrency);
     this.known = new KnownSandboxes(this.reader, opts.procRoot);
@@ -91,8 +97,9 @@ export class CriDiscovery implements Discovery {
       const errors: StageError[] = [];
       this.known.keep(new Set(sandboxes.map((s) => s.id)));
       const stale = sandboxes.filter((s) => this.known.current(s.id) === undefined);
+      const ask = stale.length >= this.scanRule.minNew ? this.scanned(stale, sandboxes, host.netns) : stale;
       const noPid: NoPid[] = [];
-      await Promise.all(stale.map((s) => this.limit(() => this.status(client, s, signal, errors, noPid))));
+      await Promise.all(ask.map((s) => this.limit(() => this.status(client, s, signal, errors, noPid))));
       if (noPid.length > 0) this.findByCgroup(noPid);
 
       const bySandbox = new Map<string, CriContainer[]>();
@@ -178,15 +185,42 @@ export class CriDiscovery implements Discovery {
     else this.remember(s.id, pid, node, ips, 'info');
   }
 
-  private remember(id: string, pid: number, node: boolean, ips: string[], via: 'info' | 'cgroup'): void {
-    if (!this.known.learn(id, pid, node, ips)) return; // gone already: looked up again next cycle if still listed
-    if (!this.pidPaths.has(via)) {
-      this.pidPaths.add(via);
-      this.log.info(
-        { sandbox: id.slice(0, 12), pid, via },
-        via === 'info' ? 'pod sandbox pids from the runtime\'s verbose sandbox status (info.pid)' : 'the runtime gives no pid in its verbose sandbox status: pod sandbox pids found by a /proc cgroup scan',
+  /**
+   * The new sandboxes still to ask by status: all of them, or, when the scan rule says so, those
+   * one /proc scan did not find (the found ones are learned here, as POD-mode pods without IPs:
+   * the IPs are only in the status).
+   */
+  private scanned(stale: PodSandbox[], listed: PodSandbox[], hostNetns: number): PodSandbox[] {
+    const { procRoot } = this.opts;
+    const pids = listPids(procRoot);
+    if (stale.length * this.scanRule.procsPerStatus < pids.length) return stale;
+    const skip = new Set<number>();
+    for (const s of listed) {
+      const k = this.known.learned(s.id);
+      if (k) skip.add(k.netns);
+    }
+    const found = scanSandboxes(this.reader, procRoot, pids, new Set(stale.map((s) => s.id)), hostNetns, skip);
+    const ask: PodSandbox[] = [];
+    for (const s of stale) {
+      const f = found.get(s.id);
+      if (f === undefined || !this.remember(s.id, f.pid, false, [], 'scan')) ask.push(s);
+    }
+    if (ask.length > 0) {
+      this.log.debug(
+        { found: stale.length - ask.length, asked: ask.length, sandboxes: ask.slice(0, 8).map((s) => s.id.slice(0, 12)), processes: pids.length },
+        'pod sandboxes the /proc scan did not find outside the host namespace (hostNetwork, cgroup form unknown, pause not visible here): asking their status',
       );
     }
+    return ask;
+  }
+
+  private remember(id: string, pid: number, node: boolean, ips: string[], via: 'info' | 'cgroup' | 'scan'): boolean {
+    if (!this.known.learn(id, pid, node, ips)) return false; // gone already: looked up again next cycle if still listed
+    if (!this.pidPaths.has(via)) {
+      this.pidPaths.add(via);
+      this.log.info({ sandbox: id.slice(0, 12), pid, via }, PID_PATHS[via]);
+    }
+    return true;
   }
 
   /** One walk of the proc root for every sandbox whose status held no pid: the process whose cgroup names the sandbox. */
@@ -208,6 +242,12 @@ export class CriDiscovery implements Discovery {
     }
   }
 }
+
+const PID_PATHS = {
+  info: 'pod sandbox pids from the runtime\'s verbose sandbox status (info.pid)',
+  cgroup: 'the runtime gives no pid in its verbose sandbox status: pod sandbox pids found by a /proc cgroup scan',
+  scan: 'many new pod sandboxes at once: their pids found by one /proc cgroup scan, a status call only for those it does not find',
+} as const;
 
 /** `pid` of the verbose status's `info` JSON (containerd, CRI-O), when positive. */
 export function infoPid(info: Record<string, string>): number | undefined {

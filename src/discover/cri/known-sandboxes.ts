@@ -1,8 +1,8 @@
 // What the CRI discovery learned of each ready pod sandbox, kept across cycles while the runtime
 // lists the sandbox as ready, so that a steady cycle costs one readlink per pod and no status call.
 //
-// Learned once, right after the sandbox's verbose status: its pid, that pid's start time and its
-// network namespace inode. Each later cycle, the sandbox is still listed ready and
+// Learned once, right after the sandbox's verbose status (or the cold cycle's /proc scan,
+// sandbox-scan.ts): its pid, that pid's start time and its network namespace inode. Each later cycle, the sandbox is still listed ready and
 // /proc/<pid>/ns/net is read again (the one syscall a pod costs):
 // - the same inode: still the sandbox's namespace. An inode number names one live namespace at a
 //   time and is handed out again only once that namespace is freed; a ready sandbox's namespace
