@@ -79,7 +79,7 @@ describeCri('CRI cold cycle: new pods found by a /proc scan', () => {
       expect(t.netns).toBe(fs.statSync(`/proc/${pod.pid}/ns/net`).ino);
       expect(t.labels).toMatchObject({ pod: `cold-${i}`, namespace: 'cold', pod_uid: pod.uid, kube_container: 'main,side', app: `a${i}` });
       expect(t.containers.map((c) => c.id).sort()).toEqual([pod.id, ...pod.containers.map((c) => c.id)].sort());
-      expect(t.ips).toBeUndefined(); // only a status says the pod's IPs
+      expect(t.ips).toEqual([pod.ip]); // the namespace's own address: what the runtime's status says
     }
     expect(lines().some((l) => l.via === 'scan')).toBe(true);
     // The next cycle is steady: the list calls only.

@@ -20,6 +20,7 @@ import { Member, groupTargets, resolveHost } from '../group';
 import { parseCgroup } from '../cgroup';
 import { DiscoveryOptions, failed } from '../common';
 import { LabelMemo } from '../label-memo';
+import { namespaceIps } from '../own-ips';
 import { CriClient, CriContainer, PodSandbox, PodSandboxStatusResponse, isDeadline, isNotFound } from './client';
 import { CriConfig } from './settings';
 import { Pods, WatchedPods } from './watched-pods';
@@ -187,8 +188,8 @@ export class CriDiscovery implements Discovery {
 
   /**
    * The new sandboxes still to ask by status: all of them, or, when the scan rule says so, those
-   * one /proc scan did not find (the found ones are learned here, as POD-mode pods without IPs:
-   * the IPs are only in the status).
+   * one /proc scan did not find (the found ones are learned here, as POD-mode pods, their IPs
+   * read from their namespace: own-ips.ts).
    */
   private scanned(stale: PodSandbox[], listed: PodSandbox[], hostNetns: number): PodSandbox[] {
     const { procRoot } = this.opts;
@@ -203,7 +204,7 @@ export class CriDiscovery implements Discovery {
     const ask: PodSandbox[] = [];
     for (const s of stale) {
       const f = found.get(s.id);
-      if (f === undefined || !this.remember(s.id, f.pid, false, [], 'scan')) ask.push(s);
+      if (f === undefined || !this.remember(s.id, f.pid, false, namespaceIps(this.reader, procRoot, f.pid), 'scan')) ask.push(s);
     }
     if (ask.length > 0) {
       this.log.debug(
