@@ -13,7 +13,10 @@ export function keptPaths(procRoot: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const fd of fs.readdirSync('/proc/self/fd')) {
     try {
-      const p = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      // A /proc/<pid>/net/* dentry is invalidated whenever anyone looks the path up again (its
+      // d_revalidate always says "look again"): the link then ends in " (deleted)", though the
+      // descriptor still reads the namespace's file and the path still opens it.
+      const p = fs.readlinkSync(`/proc/self/fd/${fd}`).replace(/ \(deleted\)$/, '');
       if (p.startsWith(`${procRoot}/`)) out.set(fd, p);
     } catch {
       /* the descriptor readdir itself used, closed since */
