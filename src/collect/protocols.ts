@@ -28,7 +28,6 @@ export interface ProtocolsConfig {
   maxCounters: number;
 }
 
-
 /** Header lines remembered (the kernel's are the same in every namespace; IcmpMsg's vary). */
 const MAX_HEADERS = 64;
 
