@@ -1,7 +1,11 @@
 // Statistics, the Markdown figures section, and (with --write) its place in BENCHMARKS.md.
 import * as fs from 'fs';
+import { Stats, f0, f1 } from './stats';
+import { FloorFigures, floorSection, floorTargets } from './per-collector';
 
-export interface SizeResult {
+export { Stats, stats, f0, f1 } from './stats';
+
+export interface SizeResult extends FloorFigures {
   n: number;
   heavy: number;
   spawnMs: number;
@@ -26,18 +30,6 @@ export interface SizeResult {
   problems: string[];
 }
 
-export interface Stats {
-  median: number;
-  p95: number;
-  max: number;
-}
-
-/** Nearest-rank percentiles. */
-export function stats(xs: number[]): Stats {
-  const s = [...xs].sort((a, b) => a - b);
-  const rank = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
-  return { median: s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2, p95: rank(0.95), max: s[s.length - 1] };
-}
 
 export interface Target {
   name: string;
@@ -70,6 +62,7 @@ export function judge(rows: SizeResult[]): { at: number; targets: Target[] } {
         pass: rows.every((r) => r.problems.length === 0),
         detail: rows.every((r) => r.problems.length === 0) ? 'all checks passed at every size' : rows.flatMap((r) => r.problems.map((p) => `N=${r.n}: ${p}`)).join('; '),
       },
+      ...floorTargets(row).map((t) => ({ ...t, detail: `${t.detail}${warn}` })),
     ],
   };
 }
@@ -88,6 +81,7 @@ export interface Env {
 
 export function figures(env: Env, rows: SizeResult[]): string {
   const { at, targets } = judge(rows);
+  const atRow = rows.find((r) => r.n === at)!;
   const lines = [
     `Command: \`${env.command}\`  `,
     `Date: ${env.date} · kernel ${env.kernel} · Node ${env.node} · ${env.cores} cores (${env.cpuModel}) · ${env.memGB} GB RAM  `,
@@ -108,6 +102,8 @@ export function figures(env: Env, rows: SizeResult[]): string {
       `Spawning the namespaces took ${rows.map((r) => `${f0(r.spawnMs)} ms up to ${r.n}`).join(', ')}. ` +
       'Bare syscalls (medians, `bench/floor.ts`, a separate process right after the worker): "scan" = readdir /proc + readlink ns/net of every pid, ' +
       '"files" = open/read/close of sockstat, sockstat6, snmp (and stat/nf_conntrack when the module is loaded) + readlink ns/net per namespace — the same reads the collect stage makes, without parsing.',
+    '',
+    ...floorSection(rows, atRow),
     '',
     `Targets at ${at} namespaces:`,
     '',
@@ -131,12 +127,4 @@ export function writeFigures(file: string, section: string): void {
   const b = text.indexOf(END);
   const next = a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + END.length) : `${text.trimEnd()}\n\n${block}\n`;
   fs.writeFileSync(file, next);
-}
-
-export function f0(x: number): string {
-  return x.toFixed(0);
-}
-
-export function f1(x: number): string {
-  return x.toFixed(1);
 }

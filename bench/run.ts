@@ -7,17 +7,20 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import type { FloorReport } from './floor';
+import { CFloorReport, buildFloor, runFloor } from './cfloor';
 import type { WorkerReport } from './worker';
 import { BenchNs, HEAVY_EXPECTED, NsPool, NsStats, PLAIN_EXPECTED } from './spawn';
 import { SizeResult, figures, stats, writeFigures } from './report';
+import { againstFloor } from './per-collector';
 
-const USAGE = `Usage: npm run bench -- [--sizes 100,300,1000] [--cycles 20] [--heavy-every 10] [--batch 50] [--sample 3] [--write]
+const USAGE = `Usage: npm run bench -- [--sizes 100,300,1000] [--cycles 20] [--heavy-every 10] [--batch 50] [--sample 3] [--write] [--cpu-prof DIR]
   --sizes        namespace counts, run in ascending order (the pool grows between sizes)
   --cycles       discover + collect cycles per size
   --heavy-every  every k-th namespace holds sockmix's ${HEAVY_EXPECTED.total} sockets instead of sleep
   --batch        namespaces spawned concurrently
   --sample       namespaces of each kind whose numbers are checked against /proc/<pid>/net/*
   --write        rewrite the figures section of BENCHMARKS.md
+  --cpu-prof     run the worker under node --cpu-prof, writing its profiles into DIR
 `;
 
 /** The running worker or floor process, killed on SIGINT/SIGTERM. */
@@ -33,6 +36,7 @@ async function main(): Promise<number> {
       batch: { type: 'string', default: '50' },
       sample: { type: 'string', default: '3' },
       write: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -45,6 +49,8 @@ async function main(): Promise<number> {
   }
   const sockmix = preflight('bench');
   if (!sockmix) return 2;
+  const floorBin = buildFloor();
+  const prof = o['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(o['cpu-prof'])] : [];
   const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
   const pool = new NsPool(sockmix);
   const rows: SizeResult[] = [];
@@ -62,12 +68,14 @@ async function main(): Promise<number> {
       const spawnMs = performance.now() - t0;
       log(`N=${n}: ${n} namespaces up in ${(spawnMs / 1000).toFixed(1)} s; running ${cycles} cycles`);
       const picked = pickSample(pool.all, sample);
-      const report = await runChild<WorkerReport>('worker.js', ['--cycles', String(cycles), '--show', picked.map((ns) => ns.netns).join(',')]);
+      const report = await runChild<WorkerReport>('worker.js', ['--cycles', String(cycles), '--show', picked.map((ns) => ns.netns).join(',')], prof);
       // The host through pid 2 (kthreadd, always in the initial netns): some inits refuse even root.
       const floor = await runChild<FloorReport>('floor.js', ['--cycles', String(cycles), '--pids', [2, ...pool.all.map((ns) => ns.pid)].join(',')]);
+      // The C floor on exactly the files the worker's stage kept open, right after it.
+      const cfloor = runFloor(floorBin, cycles, report.paths, report.firstReads);
       log(`N=${n}: worker done; baseline (nsenter + ss -s, sequential)`);
       const base = baseline(pool.all.map((ns) => ns.pid));
-      rows.push(summarize(n, pool.all, report, floor, picked, spawnMs, base));
+      rows.push(summarize(n, pool.all, report, floor, cfloor, picked, spawnMs, base));
       log(`N=${n}: discover+collect median ${rows.at(-1)!.total.median.toFixed(1)} ms, baseline ${base.ms.toFixed(0)} ms`);
     }
   } finally {
@@ -99,9 +107,9 @@ function pickSample(all: BenchNs[], k: number): BenchNs[] {
 }
 
 /** Runs bench/<script> in a fresh Node process; it prints one JSON line. */
-function runChild<T>(script: string, args: string[]): Promise<T> {
+function runChild<T>(script: string, args: string[], nodeFlags: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...binNodeFlags(), path.join(__dirname, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [...binNodeFlags(), ...nodeFlags, path.join(__dirname, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     child = proc;
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -127,7 +135,7 @@ function baseline(pids: number[]): { ms: number; failures: number } {
   return { ms: (t1 - t0) * 1000, failures: f };
 }
 
-function summarize(n: number, all: BenchNs[], w: WorkerReport, fl: FloorReport, picked: BenchNs[], spawnMs: number, base: { ms: number; failures: number }): SizeResult {
+function summarize(n: number, all: BenchNs[], w: WorkerReport, fl: FloorReport, cf: CFloorReport, picked: BenchNs[], spawnMs: number, base: { ms: number; failures: number }): SizeResult {
   const checks: string[] = [];
   const problems: string[] = [];
   const check = (ok: boolean, what: string): void => {
@@ -170,6 +178,7 @@ function summarize(n: number, all: BenchNs[], w: WorkerReport, fl: FloorReport, 
     cpu: stats(w.cycles.map((c) => c.cpuMs)),
     floorScan: stats(fl.scanMs),
     floorFiles: stats(fl.filesMs),
+    ...againstFloor(w, cf),
     firstCycleMs: w.cycles[0].discoverMs + w.cycles[0].collectMs,
     rssBeforeLoadMB: w.rssBeforeLoadMB,
     peakRssMB: w.peakRssMB,

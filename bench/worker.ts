@@ -4,7 +4,8 @@
 //
 //   node dist/bench/worker.js --cycles 20 --proc-root /proc --show 4026532181,4026532300
 import { parseArgs } from 'util';
-import type { Discovery } from '../src/core/model';
+import * as fs from 'fs';
+import type { Discovery, Target } from '../src/core/model';
 
 export interface WorkerCycle {
   discoverMs: number;
@@ -12,6 +13,8 @@ export interface WorkerCycle {
   /** user + system CPU of this process during discover + collect. */
   cpuMs: number;
   rssMB: number;
+  /** Each collector's milliseconds in the collect stage (the stage's own measure). */
+  collectors: Record<string, number>;
 }
 
 export interface WorkerReport {
@@ -30,6 +33,12 @@ export interface WorkerReport {
   netns: number[];
   /** Samples of the last cycle for the namespaces asked for with --show. */
   shown: Record<string, { pid: number; scope: string; values: Record<string, number> }>;
+  /** Every file the stage kept open after the last cycle (what a steady cycle reads). */
+  paths: string[];
+  /** Collector → the file names (`net/snmp`) it is the first to read (bench/kept-paths.ts). */
+  firstReads: Record<string, string[]>;
+  /** sockstat `TCP: orphan` of the host after the last cycle (the orphans collector reads no table at 0). */
+  hostOrphans?: number;
 }
 
 const MB = 1024 * 1024;
@@ -52,6 +61,8 @@ async function main(): Promise<void> {
   const { ProcfsDiscovery } = await import('../src/discover/procfs');
   const { CollectStage } = await import('../src/collect/stage');
   const { compileFilters } = await import('../src/discover/filters');
+  const { defaultCollectors } = await import('../src/collect/stage');
+  const { firstReaders, keptPaths } = await import('./kept-paths');
 
   // Typed as the seam, as Agent holds it (ProcfsDiscovery's own discover() ignores the signal).
   const discovery: Discovery = new ProcfsDiscovery({
@@ -73,7 +84,10 @@ async function main(): Promise<void> {
     errors: [],
     netns: [],
     shown: {},
+    paths: [],
+    firstReads: {},
   };
+  let last: Target[] = [];
   for (let i = 0; i < cycles; i++) {
     const signal = AbortSignal.timeout(timeoutMs); // as Agent.runCycle does
     const cpu0 = process.cpuUsage();
@@ -88,7 +102,9 @@ async function main(): Promise<void> {
       collectMs: t2 - t1,
       cpuMs: (cpu.user + cpu.system) / 1000,
       rssMB: process.memoryUsage.rss() / MB,
+      collectors: Object.fromEntries(Object.entries(out.collectors).map(([name, c]) => [name, c.ms])),
     });
+    last = found.targets;
     if (i === cycles - 1) {
       report.targets = out.results.length;
       report.hostTargets = out.results.filter((r) => r.target.scope === 'host').length;
@@ -106,6 +122,12 @@ async function main(): Promise<void> {
   }
   report.rssEndMB = process.memoryUsage.rss() / MB;
   report.peakRssMB = process.resourceUsage().maxRSS / 1024;
+  report.paths = [...keptPaths(procRoot).values()];
+  // A few targets, the host's among them (some files are read for the host only), suffice to name the files.
+  const few = [...last.filter((t) => t.scope === 'host'), ...last.filter((t) => t.scope !== 'host').slice(0, 30)];
+  report.firstReads = Object.fromEntries(firstReaders((cs) => new CollectStage(procRoot, cs), defaultCollectors(), few, procRoot));
+  const orphan = /^TCP:.* orphan (\d+)/m.exec(fs.readFileSync(`${procRoot}/net/sockstat`, 'latin1'));
+  if (orphan) report.hostOrphans = Number(orphan[1]);
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 

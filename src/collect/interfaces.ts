@@ -41,6 +41,9 @@ const DEFS: [MetricDef, Way, string][] = (['rx', 'tx'] as const).flatMap((way) =
   }),
 );
 
+/** Interface names whose selection is remembered (a host's veth names come and go). */
+const MAX_VERDICTS = 4096;
+
 export interface InterfacesConfig {
   selected: (name: string) => boolean;
   maxInterfaces: number;
@@ -85,6 +88,17 @@ export const interfaces: CollectorPlugin<InterfacesConfig> = {
   },
   create(cfg) {
     let reported = false;
+    // The patterns' verdict per name (the same few names in every namespace, every cycle).
+    const verdicts = new Map<string, boolean>();
+    const selected = (name: string): boolean => {
+      let v = verdicts.get(name);
+      if (v === undefined) {
+        v = cfg.selected(name);
+        if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+        verdicts.set(name, v);
+      }
+      return v;
+    };
     return {
       collect(_target, files) {
         const dev = files.netdev();
@@ -92,7 +106,7 @@ export const interfaces: CollectorPlugin<InterfacesConfig> = {
         const out: Sample[] = [];
         let kept = 0;
         for (const d of dev.devices) {
-          if (!cfg.selected(d.name)) continue;
+          if (!selected(d.name)) continue;
           if (++kept > cfg.maxInterfaces) {
             if (!reported) {
               reported = true;

@@ -13,6 +13,8 @@ import { LimitError, MalformedError } from './fields';
 
 /** snmp sections the snmp collector reads (the protocols collector asks for its own). */
 const SNMP_PROTOCOLS = ['Tcp', 'Udp'];
+/** Its cache key (counters()), made once: snmp() and wasRead() run for every target. */
+const SNMP_KEY = `snmp:${SNMP_PROTOCOLS.join(',')}`;
 
 /** The files of counters in sections (procfs/netstat.ts, procfs/snmp6.ts). */
 export type CounterFile = 'snmp' | 'netstat' | 'snmp6';
@@ -20,6 +22,8 @@ export type CounterFile = 'snmp' | 'netstat' | 'snmp6';
 export class NetFiles {
   private cache = new Map<string, unknown>();
   private readonly reported = new Set<string>();
+  /** NetFiles.identity(target), made once for the cycle's reads of this target. */
+  private readonly id: string;
   /** Malformed-file findings (and bounds reached) that did not stop the other numbers from being read. */
   readonly problems: (MalformedError | LimitError)[] = [];
 
@@ -27,7 +31,9 @@ export class NetFiles {
     private readonly files: KeptFiles,
     private readonly procRoot: string,
     readonly target: Target,
-  ) {}
+  ) {
+    this.id = NetFiles.identity(target);
+  }
 
   /** What kept descriptors of this target are bound to: its namespace and its process. */
   static identity(t: Target): string {
@@ -58,7 +64,8 @@ export class NetFiles {
    * (undefined). What is wrong with the text is recorded once, by the first parse.
    */
   counters(file: CounterFile, only?: readonly string[]): CounterTable | undefined {
-    return this.memo(`${file}:${only?.join(',') ?? '*'}`, () => {
+    const key = file === 'snmp' && only === SNMP_PROTOCOLS ? SNMP_KEY : `${file}:${only?.join(',') ?? '*'}`;
+    return this.memo(key, () => {
       const text = this.text(file);
       if (text === undefined) return undefined;
       const table = file === 'snmp6' ? parseSnmp6(text) : parseCounterTable(text, only);
@@ -120,7 +127,7 @@ export class NetFiles {
 
   /** Whether `file` was already read this cycle (then its method costs nothing). */
   wasRead(file: 'sockstat' | 'sockstat6' | 'snmp' | 'tcp' | 'tcp6'): boolean {
-    return this.cache.has(file === 'snmp' ? `snmp:${SNMP_PROTOCOLS.join(',')}` : file);
+    return this.cache.has(file === 'snmp' ? SNMP_KEY : file);
   }
 
   /** The text of an optional file under net/ (`stat/nf_conntrack`); undefined when it does not exist. */
@@ -134,7 +141,7 @@ export class NetFiles {
    * process's own namespace, whatever the target: only for host-wide values.
    */
   rootText(rel: string): string | undefined {
-    return unlessGone(() => this.files.read(`${this.procRoot}/${rel}`, NetFiles.identity(this.target)));
+    return unlessGone(() => this.files.read(`${this.procRoot}/${rel}`, this.id));
   }
 
   /** Records that `file` lacks fields it always has; what could be read is still reported. */
@@ -158,7 +165,7 @@ export class NetFiles {
 
   private required(file: string): string {
     try {
-      return this.files.read(this.path(file), NetFiles.identity(this.target));
+      return this.files.read(this.path(file), this.id);
     } catch (err) {
       if (isGone(err)) throw new TargetGoneError(this.target.pid, err);
       throw err;
@@ -166,7 +173,7 @@ export class NetFiles {
   }
 
   private optional(file: string): string | undefined {
-    const text = unlessGone(() => this.files.read(this.path(file), NetFiles.identity(this.target)));
+    const text = unlessGone(() => this.files.read(this.path(file), this.id));
     // ENOENT on an optional file is ambiguous: no IPv6, or the process just exited. Ask sockstat,
     // which always exists while the process does.
     if (text === undefined) this.required('sockstat');

@@ -20,18 +20,12 @@ import { forEachNameValue, splitSnmp6Name } from '../procfs/snmp6';
 import { decimal, words } from '../procfs/lines';
 import { DEFAULT_INCLUDE, DEFAULT_NAMES, FAMILY_DOC, counterDef } from './protocol-names';
 import { ReadPlan, readPlan } from './protocol-plan';
+import { HeaderPicks, Layouts } from './protocol-layouts';
 
 export interface ProtocolsConfig {
   selected: (name: string) => boolean;
   plan: ReadPlan;
   maxCounters: number;
-}
-
-/** A header line's selection: which word indexes to read, as which metrics. */
-interface HeaderPicks {
-  count: number;
-  picks: number[];
-  defs: MetricDef[];
 }
 
 /** Header lines remembered (the kernel's are the same in every namespace; IcmpMsg's vary). */
@@ -41,7 +35,8 @@ const MAX_HEADERS = 64;
  * The collector of one configuration. Parsing whole files cost more than reading them (netstat's
  * TcpExt line alone has ~130 values), so it reads only what its selection wants: per header line
  * the word indexes selected (remembered), per snmp6 name its definition (remembered); the rest of
- * a line is skipped, not split.
+ * a line is skipped, not split. A file whose lines are those of one parsed before is read in place
+ * (protocol-layouts.ts).
  */
 class ProtocolCounters {
   /** Section_Field → its definition, or null when not selected. */
@@ -51,6 +46,7 @@ class ProtocolCounters {
   private overflowReported = false;
   private overflow = 0;
   private readonly picked: string[] = [];
+  private readonly layouts = new Map<string, Layouts>();
 
   constructor(private readonly cfg: ProtocolsConfig) {}
 
@@ -59,10 +55,17 @@ class ProtocolCounters {
     for (const [file, only] of this.cfg.plan) {
       const text = files.text(file);
       if (text === undefined) continue;
+      let layouts = this.layouts.get(file);
+      if (!layouts) this.layouts.set(file, (layouts = new Layouts()));
+      if (layouts.read(text, out)) continue;
       const problems: string[] = [];
       if (file === 'snmp6') this.snmp6(text, problems, out);
       else this.table(text, only, problems, out);
       files.damaged(file, problems);
+      if (problems.length > 0) continue;
+      // Parsed clean: the next text with the same lines is read in place.
+      if (file === 'snmp6') layouts.learnSnmp6(text, (name) => this.known.get(name));
+      else layouts.learnTable(text, (section, header, colon) => (only && !only.includes(section) ? undefined : this.picksOf(section, header, colon)));
     }
     if (this.overflow > 0 && !this.overflowReported) {
       this.overflowReported = true;
@@ -121,7 +124,10 @@ class ProtocolCounters {
         h!.defs.push(def);
       }
     });
-    if (this.headers.size >= MAX_HEADERS) this.headers.clear();
+    if (this.headers.size >= MAX_HEADERS) {
+      this.headers.clear();
+      for (const l of this.layouts.values()) l.clear(); // they hold picks of the forgotten headers
+    }
     this.headers.set(header, h);
     return h;
   }

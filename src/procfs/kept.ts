@@ -16,9 +16,17 @@
 import * as fs from 'fs';
 import { ProcReader } from './read';
 
+interface Kept {
+  fd: number;
+  /** The sweep period it was last read in. */
+  period: number;
+}
+
 export class KeptFiles {
-  private readonly fds = new Map<string, number>();
-  private used = new Set<string>();
+  /** identity → path → descriptor: a target's files are found without building a key per read. */
+  private readonly byId = new Map<string, Map<string, Kept>>();
+  private open = 0;
+  private period = 0;
   private readonly max: number;
 
   constructor(private readonly reader: ProcReader, maxOpen = keptLimit()) {
@@ -27,41 +35,49 @@ export class KeptFiles {
 
   /** The file's text. `identity` names the namespace the caller expects (inode + pid start). */
   read(path: string, identity: string): string {
-    const key = `${path}\0${identity}`;
-    let fd = this.fds.get(key);
-    if (fd === undefined) {
-      if (this.fds.size >= this.max) return this.reader.read(path);
-      fd = fs.openSync(path, 'r');
-      this.fds.set(key, fd);
+    let files = this.byId.get(identity);
+    let kept = files?.get(path);
+    if (kept === undefined) {
+      if (this.open >= this.max) return this.reader.read(path);
+      const fd = fs.openSync(path, 'r');
+      if (!files) this.byId.set(identity, (files = new Map()));
+      files.set(path, (kept = { fd, period: this.period }));
+      this.open++;
     }
-    this.used.add(key);
+    kept.period = this.period;
     try {
-      return this.reader.readFd(fd);
+      return this.reader.readFd(kept.fd);
     } catch (err) {
-      this.drop(key);
+      this.drop(identity, path);
       throw err;
     }
   }
 
   /** Closes every descriptor of one identity (a target found gone). */
   forget(identity: string): void {
-    for (const key of [...this.fds.keys()]) if (key.endsWith(`\0${identity}`)) this.drop(key);
+    for (const path of [...(this.byId.get(identity)?.keys() ?? [])]) this.drop(identity, path);
   }
 
   /** Closes what was not read since the last sweep. Call once per cycle, after collecting. */
   sweep(): void {
-    for (const key of [...this.fds.keys()]) if (!this.used.has(key)) this.drop(key);
-    this.used = new Set();
+    for (const [identity, files] of [...this.byId]) {
+      for (const [path, kept] of [...files]) if (kept.period !== this.period) this.drop(identity, path);
+    }
+    this.period++;
   }
 
   closeAll(): void {
-    for (const key of [...this.fds.keys()]) this.drop(key);
+    for (const identity of [...this.byId.keys()]) this.forget(identity);
   }
 
-  private drop(key: string): void {
-    const fd = this.fds.get(key);
-    this.fds.delete(key);
-    if (fd !== undefined) fs.closeSync(fd);
+  private drop(identity: string, path: string): void {
+    const files = this.byId.get(identity);
+    const kept = files?.get(path);
+    if (!files || !kept) return;
+    files.delete(path);
+    if (files.size === 0) this.byId.delete(identity);
+    this.open--;
+    fs.closeSync(kept.fd);
   }
 }
 

@@ -32,3 +32,52 @@ export function decimal(word: string, signed = false): number | undefined {
   const n = Number(word);
   return Number.isSafeInteger(n) ? n : undefined;
 }
+
+/** Whitespace as `\s` sees it (what `words` splits at), by character code. */
+export function isSpace(c: number): boolean {
+  if (c === 32 || (c >= 9 && c <= 13)) return true;
+  if (c < 160) return false;
+  return c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/**
+ * `decimal(text.slice(from, to), signed)` without making the slice (the hot path reads numbers in
+ * place): the same numbers, the same refusals.
+ */
+export function decimalAt(text: string, from: number, to: number, signed = false): number | undefined {
+  const neg = signed && from < to && text.charCodeAt(from) === 45;
+  const start = neg ? from + 1 : from;
+  const len = to - start;
+  if (len <= 0 || len > 16) return undefined;
+  if (len > 15) return decimal(text.slice(from, to), signed); // near 2^53: let Number decide exactly
+  let v = 0;
+  for (let i = start; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    v = v * 10 + (c - 48);
+  }
+  return neg ? -v : v;
+}
+
+/** Where the line that starts at `from` ends: the index of its '\n', or the text's length. */
+export function lineEnd(text: string, from: number): number {
+  const e = text.indexOf('\n', from);
+  return e < 0 ? text.length : e;
+}
+
+/**
+ * The words of text[from, to) as `words` finds them, as [start, end) pairs in `spans` (reused by
+ * the caller: no word strings are made); returns how many there are.
+ */
+export function wordSpans(text: string, from: number, to: number, spans: number[]): number {
+  let count = 0;
+  for (let i = from; i < to; ) {
+    while (i < to && isSpace(text.charCodeAt(i))) i++;
+    if (i === to) break;
+    spans[2 * count] = i;
+    while (i < to && !isSpace(text.charCodeAt(i))) i++;
+    spans[2 * count + 1] = i;
+    count++;
+  }
+  return count;
+}

@@ -5,7 +5,7 @@
 // Values can be negative (snmp Tcp MaxConn is -1: "no limit"). Sections the kernel writes only
 // once they have something to say (IcmpMsg after the first ICMP message) are simply not there.
 // This runs for every namespace every cycle: only the sections asked for are split into fields.
-import { decimal, forEachLine, words } from './lines';
+import { decimalAt, forEachLine, wordSpans, words } from './lines';
 
 /** section → field → value. A field that is absent or not a number is not there. */
 export type CounterSections = Record<string, Record<string, number>>;
@@ -73,21 +73,34 @@ export function pickWords(line: string, from: number, picks: readonly number[], 
   return count;
 }
 
+/** Header lines seen last and their names: every namespace of a host prints the same ones. */
+const recent: { header: string; from: number; names: string[] }[] = [];
+const RECENT = 16;
+const spans: number[] = [];
+
+function headerNames(header: string, from: number): string[] {
+  for (const r of recent) if (r.from === from && r.header === header) return r.names;
+  const names = words(header, from);
+  if (recent.length >= RECENT) recent.pop();
+  recent.unshift({ header, from, names });
+  return names;
+}
+
 export function parseCounterTable(text: string, only?: readonly string[]): CounterTable {
   const out: CounterTable = { sections: {}, problems: [] };
   forEachSectionPair(text, out.problems, (section, header, line, colon) => {
     if (only && !only.includes(section)) return;
-    const names = words(header, colon + 1);
-    const vals = words(line, colon + 1);
-    if (names.length !== vals.length) {
-      out.problems.push(`${section}: ${names.length} names but ${vals.length} values`);
+    const names = headerNames(header, colon + 1);
+    const count = wordSpans(line, colon + 1, line.length, spans); // the values, read in place
+    if (names.length !== count) {
+      out.problems.push(`${section}: ${names.length} names but ${count} values`);
       return;
     }
     const fields: Record<string, number> = {};
-    for (let j = 0; j < names.length; j++) {
-      const n = decimal(vals[j], true);
+    for (let j = 0; j < count; j++) {
+      const n = decimalAt(line, spans[2 * j], spans[2 * j + 1], true);
       if (n !== undefined) fields[names[j]] = n;
-      else out.problems.push(`${section} ${names[j]}: "${vals[j].slice(0, 24)}" is not a whole number`);
+      else out.problems.push(`${section} ${names[j]}: "${line.slice(spans[2 * j], spans[2 * j + 1]).slice(0, 24)}" is not a whole number`);
     }
     out.sections[section] = fields;
   });
