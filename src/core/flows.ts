@@ -52,4 +52,6 @@ export interface FlowInterval {
   start: number;
   end: number;
   records: FlowRecord[];
+  /** This node's own zone and region as the collector was told them (collectors.flows.zone/region). */
+  node?: { zone?: string; region?: string };
 }

@@ -107,7 +107,7 @@ export class FlowsCollector implements Collector {
     this.tables = seenTables; // a namespace no longer read forgets its connections
     this.totals.add(records);
     this.samples = this.totals.samples(targets);
-    this.lastInterval = { start: this.lastRead ?? now, end: now, records };
+    this.lastInterval = { start: this.lastRead ?? now, end: now, records, node: { zone: this.cfg.zone, region: this.cfg.region } };
     this.lastRead = now;
     return errors;
   }

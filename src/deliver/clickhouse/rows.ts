@@ -47,8 +47,10 @@ export function intervalRows(iv: FlowInterval, ctx: RowContext, schema: TableSch
   const start = Math.floor(iv.start / 1000);
   const common = { date: day(start), intervalStartTime: start, intervalSeconds: Math.min(65535, Math.max(0, Math.round((iv.end - iv.start) / 1000))), environment: ctx.environment };
   const rows: Row[] = [];
+  // The sink's own keys win; empty, they take the flows collector's (one place to say the zone).
+  const placed = { ...ctx, region: ctx.region || iv.node?.region || '', availabilityZone: ctx.availabilityZone || iv.node?.zone || '' };
   for (const r of iv.records) {
-    const base = { ...common, ...recordColumns(r, ctx, schema) };
+    const base = { ...common, ...recordColumns(r, placed, schema) };
     if (r.out.bytes > 0 || r.out.packets > 0) rows.push({ ...base, direction: 'out', bytes: r.out.bytes, packets: r.out.packets });
     if (r.in.bytes > 0 || r.in.packets > 0) rows.push({ ...base, direction: 'in', bytes: r.in.bytes, packets: r.in.packets });
   }
