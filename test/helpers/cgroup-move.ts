@@ -3,15 +3,7 @@
 // names no container id. v1 cpuset needs cpus and mems set before it takes a process.
 import fs from 'node:fs';
 import path from 'node:path';
-
-function cgroupRoots(): string[] {
-  const roots = fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => / - cgroup2? /.test(l))
-    .map((l) => l.split(' ')[4]);
-  return [...new Set(roots)];
-}
+import { cgroupRoots } from './private-containerd';
 
 /** Moves `pid` to `<each root>/<dir>` (made if missing; remove it after the process is gone). */
 export function moveToCgroup(pid: number, dir: string): void {

@@ -333,7 +333,8 @@ export function leftovers(rt: PrivateContainerd): string[] {
   return out;
 }
 
-function cgroupRoots(): string[] {
+/** Mount points of the cgroup hierarchies (v1 controllers or the v2 tree). */
+export function cgroupRoots(): string[] {
   const roots = fs
     .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
