@@ -118,7 +118,13 @@ describeRoot('orphans per namespace on the real kernel', () => {
         const e = expectedStats(m);
         expect(v).toMatchObject({ established: e.established, inuse: e.inuse, timewait: e.timewait, total: e.total, udp: e.udp });
       }
-      expect(nsOrphan(out.results.find((r) => r.target.scope === 'host'))).toBe(hostBefore! + 1);
+      // The host's own count holds ours (+1) and whatever other suites running in parallel leave
+      // in the host namespace: those come and go (~50 s each), so `hostBefore + 1` is only exact
+      // when none did between the two reads. What is exact whatever they do is the sum check below:
+      // the host's own plus every namespace's equals the kernel's host-wide count.
+      const host = nsOrphan(out.results.find((r) => r.target.scope === 'host'));
+      expect(host).toBeGreaterThanOrEqual(1);
+      if (host !== hostBefore! + 1) console.log(`orphans: host namespace ${hostBefore} before, ${host} now (other suites' orphans came or went)`);
       // The sum check: every namespace with a process is a target here (procfs discovery).
       const sum = out.results.reduce((n, r) => n + (nsOrphan(r) ?? 0), 0);
       const hostWide = hostWideOrphan(out.results);
