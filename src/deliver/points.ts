@@ -21,6 +21,15 @@ export interface Point {
 /** The labels of a point that has none (most of them): one shared, frozen object. */
 const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
+/**
+ * Whether a point carries labels of its own (an agent metric's stage or sink, a sample's interface
+ * or flow class). Most points have none and share NO_LABELS: one comparison, no key array, on the
+ * sinks' per-point paths.
+ */
+export function hasLabels(p: Point): boolean {
+  return p.labels !== NO_LABELS && Object.keys(p.labels).length > 0;
+}
+
 /** Each batch's points, made once for all the sinks that ask (a cycle at 1000 namespaces: ~18 000). */
 const made = new WeakMap<Batch, { all?: Point[]; kernel?: Point[] }>();
 

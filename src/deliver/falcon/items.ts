@@ -21,7 +21,7 @@
 import { createHash } from 'crypto';
 import { Target } from '../../core/model';
 import { MetricDef } from '../../core/metrics';
-import { Point, TARGET_LABEL_KEYS, targetLabels } from '../points';
+import { Point, TARGET_LABEL_KEYS, hasLabels, targetLabels } from '../points';
 import { label } from '../../core/labels';
 
 export interface FalconItem {
@@ -231,7 +231,7 @@ export class ItemEncoder {
       let tags: string | undefined;
       let endpoint: string;
       let cut: [string, string][] = [];
-      if (p.target && metric.length <= longest && Object.keys(p.labels).length === 0) {
+      if (p.target && metric.length <= longest && !hasLabels(p)) {
         let t = perTarget.get(p.target);
         if (!t) {
           const fitted = fitTags(longest, tagPairs(p, c.copyLabels), {}, cut);

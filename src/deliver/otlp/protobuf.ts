@@ -14,7 +14,7 @@
 // string attributes, a resource with string attributes, one scope with a name and a version.
 import { Batch, Target } from '../../core/model';
 import { MetricDef } from '../../core/metrics';
-import { batchPoints, targetLabels } from '../points';
+import { batchPoints, hasLabels, targetLabels } from '../points';
 
 export const SCOPE_NAME = 'sockpulse';
 
@@ -125,7 +125,7 @@ export function otlpPoints(
       skipped++;
       continue;
     }
-    const own = Object.keys(p.labels).length > 0;
+    const own = hasLabels(p);
     let a = p.target && !own ? perTarget.get(p.target) : undefined;
     if (p.target && !own && !a) {
       const attributes = targetAttributes(p.target);

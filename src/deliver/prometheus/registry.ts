@@ -21,7 +21,7 @@
 // Host-wide series have no labels; agent series have their own (stage, sink, reason).
 import { Target } from '../../core/model';
 import { MetricDef } from '../../core/metrics';
-import { Point } from '../points';
+import { Point, hasLabels } from '../points';
 import { POINT_LABEL_KEYS, TARGET_LABEL_KEYS, label } from '../../core/labels';
 
 /** Names a copy label may not take: ours (a target's and a sample's), and the target labels Prometheus attaches on scrape. */
@@ -101,7 +101,7 @@ export function buildExposition(points: Point[], copyNames: ReadonlyMap<string, 
   // A target's label text is made once, not once per metric: 1000 namespaces × 18 metrics.
   const byTarget = new Map<Target, string>();
   const labelsOf = (p: Point): string => {
-    if (!p.target || Object.keys(p.labels).length > 0) {
+    if (!p.target || hasLabels(p)) {
       return labelText(p.target ? { ...targetSeriesLabels(p.target, copyNames), ...p.labels } : p.labels);
     }
     let text = byTarget.get(p.target);

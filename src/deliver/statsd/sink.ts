@@ -25,7 +25,7 @@ import { countDrop } from '../../core/self-stats';
 import { StatsdConfig, StatsdProtocol } from './settings';
 import { CounterDeltas } from '../counter-deltas';
 import { SinkContext } from '../plugin';
-import { Point, batchPoints } from '../points';
+import { Point, batchPoints, hasLabels } from '../points';
 import { EncodedTags, Packer, TagStyle, counterLine, encodeTags, escapePrefix, gaugeLines, metricName, orderedLabels, pointLabels } from './lines';
 
 /** Payload sizes: a UDP datagram that fits a 1500-byte MTU; DogStatsD's 8 KiB for unix sockets. */
@@ -172,7 +172,7 @@ export class StatsdSink implements Sink {
       let name = this.names.get(p.def);
       if (name === undefined) this.names.set(p.def, (name = metricName(this.prefix, p.def.falcon)));
       let t: { tags: EncodedTags; key: string } | undefined;
-      if (p.target && Object.keys(p.labels).length === 0) {
+      if (p.target && !hasLabels(p)) {
         t = perTarget.get(p.target);
         if (!t) perTarget.set(p.target, (t = { tags: encodeTags(pointLabels(p), this.style), key: targetKey(p.target) }));
       }
@@ -303,7 +303,7 @@ export class StatsdSink implements Sink {
 function counterKey(p: Point): string {
   if (p.target) {
     const key = targetKey(p.target) + p.def.key;
-    return Object.keys(p.labels).length === 0 ? key : `${key}:${JSON.stringify(orderedLabels(p.labels))}`;
+    return !hasLabels(p) ? key : `${key}:${JSON.stringify(orderedLabels(p.labels))}`;
   }
   return `${p.def.scope}:${p.def.key}:${JSON.stringify(orderedLabels(p.labels))}`;
 }
