@@ -2,14 +2,16 @@
  * The warm and cold syscall floor of a sockpulse cycle, in C (bench/cfloor.ts builds and runs it).
  * Not the agent's code: the least a procfs cycle can do for the same files, with no parsing.
  *
- *   .build/floor CYCLES < list      list: one "group<TAB>path" line per file the agent keeps open
+ *   .build/floor CYCLES < list      list: one "group<TAB>whole<TAB>path" line per file the agent keeps open
  *
  * Every cycle, timed with CLOCK_MONOTONIC:
  *   scan:   readdir /proc + readlink /proc/<pid>/ns/net of every pid (procfs discovery's work);
  *   warm:   per group, pread from offset 0 to end of file on a descriptor opened once before the
  *           first cycle (the seq_file regenerates the numbers at offset 0), as src/procfs/kept.ts;
  *   cold:   open + read to end + close of every path (a --once cycle's reads).
- * Reading "to end" means until a read returns 0, as the agent's reader does. A file that cannot be
+ * Reading "to end" means until a read returns 0, as the agent's reader does, except for a file
+ * marked whole (1): one the kernel makes whole on the first read (src/procfs/read.ts,
+ * wholeInOneRead), where a read short of the buffer is the end, as the agent reads it. A file that cannot be
  * opened (its process left) is counted in "missing" and skipped.
  * Each phase's CPU time (getrusage: user + system) is measured too: on a shared machine it is the
  * steadier figure.
@@ -32,6 +34,7 @@ struct file {
 	char *path;
 	int group;
 	int fd;
+	int whole;
 };
 
 static char buf[256 * 1024];
@@ -51,12 +54,15 @@ static double cpu_ms(void)
 	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
-static void drain_fd(int fd)
+static void drain_fd(int fd, int whole)
 {
 	off_t off = 0;
 	ssize_t n;
-	while ((n = pread(fd, buf, sizeof buf, off)) > 0)
+	while ((n = pread(fd, buf, sizeof buf, off)) > 0) {
 		off += n;
+		if (whole && (size_t)n < sizeof buf)
+			break;
+	}
 }
 
 static void scan(void)
@@ -100,12 +106,13 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	while (fgets(line, sizeof line, stdin)) {
-		char *tab = strchr(line, '\t');
+		char *tab = strchr(line, '\t'), *path;
 		int g;
-		if (!tab)
+		if (!tab || (tab[1] != '0' && tab[1] != '1') || tab[2] != '\t')
 			continue;
 		*tab = '\0';
-		tab[strcspn(tab + 1, "\n") + 1] = '\0';
+		path = tab + 3;
+		path[strcspn(path, "\n")] = '\0';
 		for (g = 0; g < ngroups && strcmp(names[g], line) != 0; g++)
 			;
 		if (g == ngroups) {
@@ -115,9 +122,10 @@ int main(int argc, char **argv)
 		}
 		if (nfiles == cap && !(files = realloc(files, (cap *= 2) * sizeof *files)))
 			return 2;
-		files[nfiles].path = strdup(tab + 1);
+		files[nfiles].path = strdup(path);
 		files[nfiles].group = g;
-		files[nfiles].fd = open(tab + 1, O_RDONLY | O_CLOEXEC);
+		files[nfiles].whole = tab[1] == '1';
+		files[nfiles].fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (files[nfiles].fd < 0)
 			missing++;
 		nfiles++;
@@ -146,7 +154,7 @@ int main(int argc, char **argv)
 			t0 = now_ms();
 			for (int i = 0; i < nfiles; i++)
 				if (files[i].group == g && files[i].fd >= 0)
-					drain_fd(files[i].fd);
+					drain_fd(files[i].fd, files[i].whole);
 			warm_ms[c * ngroups + g] = now_ms() - t0;
 		}
 		warm_cpu[c] = cpu_ms() - c0;
@@ -156,7 +164,8 @@ int main(int argc, char **argv)
 			int fd;
 			if (files[i].fd < 0 || (fd = open(files[i].path, O_RDONLY | O_CLOEXEC)) < 0)
 				continue;
-			while (read(fd, buf, sizeof buf) > 0)
+			ssize_t n;
+			while ((n = read(fd, buf, sizeof buf)) > 0 && !(files[i].whole && (size_t)n < sizeof buf))
 				;
 			close(fd);
 		}

@@ -23,6 +23,8 @@ export interface FloorFigures {
   steadyCpu: Stats;
   /** The collect stage's time outside every collector: the ns/net check after reading, the sweep, the series budget. */
   stageOther: Stats;
+  /** V8's garbage-collection pauses during discover + collect (inside any of the parts above). */
+  gc: Stats;
   collectors: CollectorRow[];
   floor: { scan: Stats; files: Stats; whole: Stats; coldFiles: Stats; coldWhole: Stats; wholeCpu: Stats; descriptors: number; missing: number };
   hostOrphans?: number;
@@ -51,6 +53,7 @@ export function againstFloor(w: WorkerReport, cf: CFloorReport): FloorFigures {
     steadyCollect: stats(steady.map((c) => c.collectMs)),
     steadyCpu: stats(steady.map((c) => c.cpuMs)),
     stageOther: stats(steady.map((c) => c.collectMs - names.reduce((a, n) => a + (c.collectors[n] ?? 0), 0))),
+    gc: stats(steady.map((c) => c.gcMs ?? 0)),
     collectors,
     floor: {
       scan: stats(cf.scanMs),
@@ -98,6 +101,7 @@ export function floorSection(rows: Row[], at: Row): string[] {
       return `| ${c.name} | ${files} | ${ms} | ${c.floorMs ? f1(c.floorMs.median) : '—'} | ${c.ms && c.floorMs ? x(c.ms.median, c.floorMs.median) : '—'} |`;
     }),
     `| collect stage, outside collectors (ns/net check after reading, sweep, series budget) | — | ${medP95(at.stageOther)} | ${us(at.stageOther.median)} | — | — |`,
+    `| of all the above: V8 garbage collection (pauses inside whichever part they fell in) | — | ${medP95(at.gc)} | ${us(at.gc.median)} | — | — |`,
     `| **whole steady cycle** | all (${at.floor.descriptors}) | ${medP95(at.steady)} | ${us(at.steady.median)} | ${f1(at.floor.whole.median)} (scan + files) | **${x(at.steady.median, at.floor.whole.median)}** |`,
     ...(at.floor.missing > 0 ? ['', `${at.floor.missing} kept file(s) could not be opened by the floor (their process left between the worker and the floor).`] : []),
   ];

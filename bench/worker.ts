@@ -5,6 +5,7 @@
 //   node dist/bench/worker.js --cycles 20 --proc-root /proc --show 4026532181,4026532300
 import { parseArgs } from 'util';
 import * as fs from 'fs';
+import { PerformanceObserver } from 'perf_hooks';
 import type { Discovery, Target } from '../src/core/model';
 
 export interface WorkerCycle {
@@ -13,6 +14,8 @@ export interface WorkerCycle {
   /** user + system CPU of this process during discover + collect. */
   cpuMs: number;
   rssMB: number;
+  /** Milliseconds V8 spent in garbage collection during discover + collect (PerformanceObserver 'gc'). */
+  gcMs: number;
   /** Each collector's milliseconds in the collect stage (the stage's own measure). */
   collectors: Record<string, number>;
 }
@@ -88,8 +91,16 @@ async function main(): Promise<void> {
     firstReads: {},
   };
   let last: Target[] = [];
+  // GC pauses, attributed to the cycle they end in (entries arrive asynchronously: read after the
+  // setImmediate that ends each cycle).
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
   for (let i = 0; i < cycles; i++) {
     const signal = AbortSignal.timeout(timeoutMs); // as Agent.runCycle does
+    const gc0 = gcMs;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const found = await discovery.discover(signal);
@@ -97,11 +108,13 @@ async function main(): Promise<void> {
     const out = collect.run(found.targets);
     const t2 = performance.now();
     const cpu = process.cpuUsage(cpu0);
+    await new Promise((r) => setTimeout(r, 1)); // delivers the cycle's gc entries
     report.cycles.push({
       discoverMs: t1 - t0,
       collectMs: t2 - t1,
       cpuMs: (cpu.user + cpu.system) / 1000,
       rssMB: process.memoryUsage.rss() / MB,
+      gcMs: gcMs - gc0,
       collectors: Object.fromEntries(Object.entries(out.collectors).map(([name, c]) => [name, c.ms])),
     });
     last = found.targets;

@@ -1,6 +1,6 @@
 // The parsed /proc/<pid>/net/* files of one target, read at most once per cycle and shared by
 // every collector. A missing optional file (sockstat6 without IPv6) is `undefined`.
-import { isGone, unlessGone } from '../procfs/read';
+import { WHOLE_IN_ONE_READ, isGone, unlessGone } from '../procfs/read';
 import { KeptFiles } from '../procfs/kept';
 import { parseSockstat, Sockstat } from '../procfs/sockstat';
 import { Snmp } from '../procfs/snmp';
@@ -141,7 +141,7 @@ export class NetFiles {
    * process's own namespace, whatever the target: only for host-wide values.
    */
   rootText(rel: string): string | undefined {
-    return unlessGone(() => this.files.read(`${this.procRoot}/${rel}`, this.id));
+    return unlessGone(() => this.files.read(`${this.procRoot}/${rel}`, this.id, rel.startsWith('sys/')));
   }
 
   /** Records that `file` lacks fields it always has; what could be read is still reported. */
@@ -165,7 +165,7 @@ export class NetFiles {
 
   private required(file: string): string {
     try {
-      return this.files.read(this.path(file), this.id);
+      return this.files.read(this.path(file), this.id, WHOLE_IN_ONE_READ.has(file));
     } catch (err) {
       if (isGone(err)) throw new TargetGoneError(this.target.pid, err);
       throw err;
@@ -173,7 +173,7 @@ export class NetFiles {
   }
 
   private optional(file: string): string | undefined {
-    const text = unlessGone(() => this.files.read(this.path(file), this.id));
+    const text = unlessGone(() => this.files.read(this.path(file), this.id, WHOLE_IN_ONE_READ.has(file)));
     // ENOENT on an optional file is ambiguous: no IPv6, or the process just exited. Ask sockstat,
     // which always exists while the process does.
     if (text === undefined) this.required('sockstat');

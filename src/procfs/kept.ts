@@ -33,12 +33,15 @@ export class KeptFiles {
     this.max = maxOpen;
   }
 
-  /** The file's text. `identity` names the namespace the caller expects (inode + pid start). */
-  read(path: string, identity: string): string {
+  /**
+   * The file's text. `identity` names the namespace the caller expects (inode + pid start);
+   * `whole`: the file comes whole in one read (procfs/read.ts, wholeInOneRead).
+   */
+  read(path: string, identity: string, whole = false): string {
     let files = this.byId.get(identity);
     let kept = files?.get(path);
     if (kept === undefined) {
-      if (this.open >= this.max) return this.reader.read(path);
+      if (this.open >= this.max) return this.reader.read(path, whole);
       const fd = fs.openSync(path, 'r');
       if (!files) this.byId.set(identity, (files = new Map()));
       files.set(path, (kept = { fd, period: this.period }));
@@ -46,7 +49,7 @@ export class KeptFiles {
     }
     kept.period = this.period;
     try {
-      return this.reader.readFd(kept.fd);
+      return this.reader.readFd(kept.fd, whole);
     } catch (err) {
       this.drop(identity, path);
       throw err;
