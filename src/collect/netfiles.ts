@@ -24,6 +24,12 @@ export class NetFiles {
   private readonly reported = new Set<string>();
   /** NetFiles.identity(target), made once for the cycle's reads of this target. */
   private readonly id: string;
+  /**
+   * Whether a read for this target opened a file this cycle (instead of reading a descriptor kept
+   * from an earlier cycle, bound to the namespace the target had then): the collect stage then
+   * checks the pid is still in the target's namespace (stage.ts).
+   */
+  opened = false;
   /** Malformed-file findings (and bounds reached) that did not stop the other numbers from being read. */
   readonly problems: (MalformedError | LimitError)[] = [];
 
@@ -141,7 +147,7 @@ export class NetFiles {
    * process's own namespace, whatever the target: only for host-wide values.
    */
   rootText(rel: string): string | undefined {
-    return unlessGone(() => this.files.read(`${this.procRoot}/${rel}`, this.id, rel.startsWith('sys/')));
+    return unlessGone(() => this.read(`${this.procRoot}/${rel}`, rel.startsWith('sys/')));
   }
 
   /** Records that `file` lacks fields it always has; what could be read is still reported. */
@@ -165,15 +171,24 @@ export class NetFiles {
 
   private required(file: string): string {
     try {
-      return this.files.read(this.path(file), this.id, WHOLE_IN_ONE_READ.has(file));
+      return this.read(this.path(file), WHOLE_IN_ONE_READ.has(file));
     } catch (err) {
       if (isGone(err)) throw new TargetGoneError(this.target.pid, err);
       throw err;
     }
   }
 
+  private read(path: string, whole: boolean): string {
+    const before = this.files.opened;
+    try {
+      return this.files.read(path, this.id, whole);
+    } finally {
+      if (this.files.opened !== before) this.opened = true;
+    }
+  }
+
   private optional(file: string): string | undefined {
-    const text = unlessGone(() => this.files.read(this.path(file), this.id, WHOLE_IN_ONE_READ.has(file)));
+    const text = unlessGone(() => this.read(this.path(file), WHOLE_IN_ONE_READ.has(file)));
     // ENOENT on an optional file is ambiguous: no IPv6, or the process just exited. Ask sockstat,
     // which always exists while the process does.
     if (text === undefined) this.required('sockstat');

@@ -9,8 +9,11 @@
 //   pid never reads through an old descriptor;
 // - descriptors not used in a cycle are closed at its end (sweep), so a dead namespace is held
 //   for at most one cycle;
-// - after reading, the collect stage checks the pid is still in that namespace (the descriptor
-//   alone cannot tell that the process left);
+// - after reading, the collect stage checks the process is still there (the descriptor alone
+//   cannot tell that it left): a target whose files were all kept from an earlier cycle read its
+//   own namespace whatever happened to the pid, so one readdir of the proc root per cycle tells
+//   whether it lives; one with a file opened this cycle has its ns/net link read again (the pid
+//   may have been reused by a process elsewhere before the open);
 // - the number kept stays well under the process's open-file limit; past it, files are opened
 //   and closed per read as before.
 import * as fs from 'fs';
@@ -27,6 +30,8 @@ export class KeptFiles {
   private readonly byId = new Map<string, Map<string, Kept>>();
   private open = 0;
   private period = 0;
+  /** Files opened so far (kept or not): a caller compares it before and after its reads. */
+  opened = 0;
   private readonly max: number;
 
   constructor(private readonly reader: ProcReader, maxOpen = keptLimit()) {
@@ -41,6 +46,7 @@ export class KeptFiles {
     let files = this.byId.get(identity);
     let kept = files?.get(path);
     if (kept === undefined) {
+      this.opened++;
       if (this.open >= this.max) return this.reader.read(path, whole);
       const fd = fs.openSync(path, 'r');
       if (!files) this.byId.set(identity, (files = new Map()));
