@@ -21,6 +21,12 @@ export type CounterFile = 'snmp' | 'netstat' | 'snmp6';
 
 export class NetFiles {
   private cache = new Map<string, unknown>();
+  // The three files every default collector reads, held in fields (a Map lookup by name per call
+  // was a measurable part of the orphans collector's per-target cost): undefined until read;
+  // sockstat6 null when absent.
+  private sockstatV?: Sockstat;
+  private sockstat6V?: Sockstat | null;
+  private snmpV?: Snmp;
   private readonly reported = new Set<string>();
   /** NetFiles.identity(target), made once for the cycle's reads of this target. */
   private readonly id: string;
@@ -48,20 +54,21 @@ export class NetFiles {
 
   /** sockstat is present in every network namespace: missing means the process left. */
   sockstat(): Sockstat {
-    return this.memo('sockstat', () => parseSockstat(this.required('sockstat')));
+    return (this.sockstatV ??= parseSockstat(this.required('sockstat')));
   }
 
   /** Absent when the kernel has no IPv6 (module not loaded or ipv6.disable=1). */
   sockstat6(): Sockstat | undefined {
-    return this.memo('sockstat6', () => {
+    if (this.sockstat6V === undefined) {
       const text = this.optional('sockstat6');
-      return text === undefined ? undefined : parseSockstat(text);
-    });
+      this.sockstat6V = text === undefined ? null : parseSockstat(text);
+    }
+    return this.sockstat6V ?? undefined;
   }
 
   /** Only the protocols collectors read are parsed (this runs per namespace per cycle). */
   snmp(): Snmp {
-    return this.counters('snmp', SNMP_PROTOCOLS)!.sections;
+    return (this.snmpV ??= this.counters('snmp', SNMP_PROTOCOLS)!.sections);
   }
 
   /**
@@ -126,14 +133,21 @@ export class NetFiles {
 
   /** sockstat read again now, not the copy read earlier this cycle (orphans.ts re-checks the host-wide count). */
   sockstatAgain(): Sockstat {
-    const s = parseSockstat(this.required('sockstat'));
-    this.cache.set('sockstat', s);
-    return s;
+    return (this.sockstatV = parseSockstat(this.required('sockstat')));
   }
 
   /** Whether `file` was already read this cycle (then its method costs nothing). */
   wasRead(file: 'sockstat' | 'sockstat6' | 'snmp' | 'tcp' | 'tcp6'): boolean {
-    return this.cache.has(file === 'snmp' ? SNMP_KEY : file);
+    switch (file) {
+      case 'sockstat':
+        return this.sockstatV !== undefined;
+      case 'sockstat6':
+        return this.sockstat6V !== undefined;
+      case 'snmp':
+        return this.snmpV !== undefined || this.cache.has(SNMP_KEY);
+      default:
+        return this.cache.has(file);
+    }
   }
 
   /** The text of an optional file under net/ (`stat/nf_conntrack`); undefined when it does not exist. */
