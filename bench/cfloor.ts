@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ROOT } from './preflight';
 import { relName } from './kept-paths';
-import { wholeInOneRead } from '../src/procfs/read';
+import { shortReadIsEndAt } from '../src/procfs/read';
 
 export interface CFloorReport {
   /** readdir /proc + readlink ns/net of every pid, per cycle. */
@@ -46,7 +46,12 @@ export function runFloor(bin: string, cycles: number, paths: string[], firstRead
   const order = Object.keys(firstReads);
   const rank = (g: string): number => (order.includes(g) ? order.indexOf(g) : order.length);
   const lines = paths.map((p) => [owner.get(relName(p, procRoot)) ?? UNATTRIBUTED, p] as const).sort((a, b) => rank(a[0]) - rank(b[0]));
-  const r = spawnSync(bin, [String(cycles)], { input: lines.map(([g, p]) => `${g}\t${wholeInOneRead(p) ? 1 : 0}\t${p}\n`).join(''), encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const r = spawnSync(bin, [String(cycles)], { input: lines.map(([g, p]) => `${g}\t${endBelowArg(shortReadIsEndAt(p))}\t${p}\n`).join(''), encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`${bin} exited with ${r.status ?? r.signal}: ${r.stderr}`);
   return JSON.parse(r.stdout) as CFloorReport;
+}
+
+/** SHORT_READ_IS_END as floor.c takes it: bytes, -1 for any short read. */
+function endBelowArg(n: number): number {
+  return n === Infinity ? -1 : n;
 }

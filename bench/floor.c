@@ -2,16 +2,16 @@
  * The warm and cold syscall floor of a sockpulse cycle, in C (bench/cfloor.ts builds and runs it).
  * Not the agent's code: the least a procfs cycle can do for the same files, with no parsing.
  *
- *   .build/floor CYCLES < list      list: one "group<TAB>whole<TAB>path" line per file the agent keeps open
+ *   .build/floor CYCLES < list      list: one "group<TAB>end<TAB>path" line per file the agent keeps open
  *
  * Every cycle, timed with CLOCK_MONOTONIC:
  *   scan:   readdir /proc + readlink /proc/<pid>/ns/net of every pid (procfs discovery's work);
  *   warm:   per group, pread from offset 0 to end of file on a descriptor opened once before the
  *           first cycle (the seq_file regenerates the numbers at offset 0), as src/procfs/kept.ts;
  *   cold:   open + read to end + close of every path (a --once cycle's reads).
- * Reading "to end" means until a read returns 0, as the agent's reader does, except for a file
- * marked whole (1): one the kernel makes whole on the first read (src/procfs/read.ts,
- * wholeInOneRead), where a read short of the buffer is the end, as the agent reads it. A file that cannot be
+ * Reading "to end" means until a read returns 0, or, as the agent's reader does, until a read short
+ * of the buffer and of "end" bytes (-1: any short read; 0: never) — the bounds below which the
+ * kernel's seq files have ended (src/procfs/read.ts, SHORT_READ_IS_END). A file that cannot be
  * opened (its process left) is counted in "missing" and skipped.
  * Each phase's CPU time (getrusage: user + system) is measured too: on a shared machine it is the
  * steadier figure.
@@ -34,7 +34,7 @@ struct file {
 	char *path;
 	int group;
 	int fd;
-	int whole;
+	long end; /* a read shorter than this (and the buffer) is the end; -1: any short read */
 };
 
 static char buf[256 * 1024];
@@ -54,13 +54,18 @@ static double cpu_ms(void)
 	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
-static void drain_fd(int fd, int whole)
+static int is_end(ssize_t n, long end)
+{
+	return (size_t)n < sizeof buf && (end < 0 || n < end);
+}
+
+static void drain_fd(int fd, long end)
 {
 	off_t off = 0;
 	ssize_t n;
 	while ((n = pread(fd, buf, sizeof buf, off)) > 0) {
 		off += n;
-		if (whole && (size_t)n < sizeof buf)
+		if (is_end(n, end))
 			break;
 	}
 }
@@ -107,11 +112,15 @@ int main(int argc, char **argv)
 	}
 	while (fgets(line, sizeof line, stdin)) {
 		char *tab = strchr(line, '\t'), *path;
+		long end;
 		int g;
-		if (!tab || (tab[1] != '0' && tab[1] != '1') || tab[2] != '\t')
+		if (!tab)
+			continue;
+		end = strtol(tab + 1, &path, 10);
+		if (path == tab + 1 || *path != '\t')
 			continue;
 		*tab = '\0';
-		path = tab + 3;
+		path++;
 		path[strcspn(path, "\n")] = '\0';
 		for (g = 0; g < ngroups && strcmp(names[g], line) != 0; g++)
 			;
@@ -124,7 +133,7 @@ int main(int argc, char **argv)
 			return 2;
 		files[nfiles].path = strdup(path);
 		files[nfiles].group = g;
-		files[nfiles].whole = tab[1] == '1';
+		files[nfiles].end = end;
 		files[nfiles].fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (files[nfiles].fd < 0)
 			missing++;
@@ -154,7 +163,7 @@ int main(int argc, char **argv)
 			t0 = now_ms();
 			for (int i = 0; i < nfiles; i++)
 				if (files[i].group == g && files[i].fd >= 0)
-					drain_fd(files[i].fd, files[i].whole);
+					drain_fd(files[i].fd, files[i].end);
 			warm_ms[c * ngroups + g] = now_ms() - t0;
 		}
 		warm_cpu[c] = cpu_ms() - c0;
@@ -165,7 +174,7 @@ int main(int argc, char **argv)
 			if (files[i].fd < 0 || (fd = open(files[i].path, O_RDONLY | O_CLOEXEC)) < 0)
 				continue;
 			ssize_t n;
-			while ((n = read(fd, buf, sizeof buf)) > 0 && !(files[i].whole && (size_t)n < sizeof buf))
+			while ((n = read(fd, buf, sizeof buf)) > 0 && !is_end(n, files[i].end))
 				;
 			close(fd);
 		}

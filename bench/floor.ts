@@ -6,7 +6,7 @@
 //   node dist/bench/floor.js --cycles 20 --pids 1,4321,...   → {"scanMs":[…],"filesMs":[…]}
 import * as fs from 'fs';
 import { parseArgs } from 'util';
-import { wholeInOneRead } from '../src/procfs/read';
+import { shortReadIsEndAt } from '../src/procfs/read';
 
 export interface FloorReport {
   scanMs: number[];
@@ -22,8 +22,8 @@ const conntrack = fs.existsSync('/proc/self/net/stat/nf_conntrack');
 function slurp(path: string): void {
   const fd = fs.openSync(path, 'r');
   try {
-    const whole = wholeInOneRead(path); // read as the agent reads it (src/procfs/read.ts)
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0 && !(whole && n < buf.length); );
+    const endBelow = shortReadIsEndAt(path); // read as the agent reads it (src/procfs/read.ts)
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0 && !(n < buf.length && n < endBelow); );
   } finally {
     fs.closeSync(fd);
   }

@@ -1,6 +1,6 @@
 // The parsed /proc/<pid>/net/* files of one target, read at most once per cycle and shared by
 // every collector. A missing optional file (sockstat6 without IPv6) is `undefined`.
-import { WHOLE_IN_ONE_READ, isGone, unlessGone } from '../procfs/read';
+import { isGone, shortReadIsEnd, unlessGone } from '../procfs/read';
 import { KeptFiles } from '../procfs/kept';
 import { parseSockstat, Sockstat } from '../procfs/sockstat';
 import { Snmp } from '../procfs/snmp';
@@ -161,7 +161,7 @@ export class NetFiles {
    * process's own namespace, whatever the target: only for host-wide values.
    */
   rootText(rel: string): string | undefined {
-    return unlessGone(() => this.read(`${this.procRoot}/${rel}`, rel.startsWith('sys/')));
+    return unlessGone(() => this.read(`${this.procRoot}/${rel}`, rel.startsWith('sys/') ? Infinity : 0));
   }
 
   /** Records that `file` lacks fields it always has; what could be read is still reported. */
@@ -185,24 +185,24 @@ export class NetFiles {
 
   private required(file: string): string {
     try {
-      return this.read(this.path(file), WHOLE_IN_ONE_READ.has(file));
+      return this.read(this.path(file), shortReadIsEnd(file));
     } catch (err) {
       if (isGone(err)) throw new TargetGoneError(this.target.pid, err);
       throw err;
     }
   }
 
-  private read(path: string, whole: boolean): string {
+  private read(path: string, endBelow: number): string {
     const before = this.files.opened;
     try {
-      return this.files.read(path, this.id, whole);
+      return this.files.read(path, this.id, endBelow);
     } finally {
       if (this.files.opened !== before) this.opened = true;
     }
   }
 
   private optional(file: string): string | undefined {
-    const text = unlessGone(() => this.read(this.path(file), WHOLE_IN_ONE_READ.has(file)));
+    const text = unlessGone(() => this.read(this.path(file), shortReadIsEnd(file)));
     // ENOENT on an optional file is ambiguous: no IPv6, or the process just exited. Ask sockstat,
     // which always exists while the process does.
     if (text === undefined) this.required('sockstat');

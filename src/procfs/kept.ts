@@ -40,14 +40,14 @@ export class KeptFiles {
 
   /**
    * The file's text. `identity` names the namespace the caller expects (inode + pid start);
-   * `whole`: the file comes whole in one read (procfs/read.ts, wholeInOneRead).
+   * `endBelow`: the file's short read that is its end (procfs/read.ts, SHORT_READ_IS_END).
    */
-  read(path: string, identity: string, whole = false): string {
+  read(path: string, identity: string, endBelow = 0): string {
     let files = this.byId.get(identity);
     let kept = files?.get(path);
     if (kept === undefined) {
       this.opened++;
-      if (this.open >= this.max) return this.reader.read(path, whole);
+      if (this.open >= this.max) return this.reader.read(path, endBelow);
       const fd = fs.openSync(path, 'r');
       if (!files) this.byId.set(identity, (files = new Map()));
       files.set(path, (kept = { fd, period: this.period }));
@@ -55,7 +55,7 @@ export class KeptFiles {
     }
     kept.period = this.period;
     try {
-      return this.reader.readFd(kept.fd, whole);
+      return this.reader.readFd(kept.fd, endBelow);
     } catch (err) {
       this.drop(identity, path);
       throw err;

@@ -21,19 +21,33 @@ export function unlessGone<T>(fn: () => T): T | undefined {
 }
 
 /**
- * Files the kernel makes whole on the first read from offset 0 (single_open seq_files: one show()
- * writes all of it into a buffer grown until it fits; and /proc/sys values). A first read that
- * returns less than was asked for has returned all of it, so the read that would return 0 is not
- * made: 5 of the 7 files per namespace, ~2 µs each from Node (BENCHMARKS.md). Multi-record seq
- * files (net/dev, stat/nf_conntrack, tcp) stop a read at a page boundary and are read to the end.
- * The bench's C floor (bench/floor.c) reads with the same rule.
+ * When a read that returned less than asked for is known to be the end of the file, so the read
+ * that would return 0 is not made (~2 µs each from Node; 7 files per namespace per cycle):
+ * - single_open seq files (sockstat, sockstat6, snmp, netstat, snmp6) and /proc/sys values are
+ *   made whole by one show() into a buffer grown until it fits: any short read is the end;
+ * - multi-record seq files (net/dev, stat/nf_conntrack) fill one read until the next record would
+ *   overflow the seq buffer (at least one 4 KiB page; a record of these files is under 512
+ *   bytes): a read shorter than 4096 - 512 bytes stopped at the end, a longer one may not have.
+ * Anything else (tcp tables, regular files) is read until a read returns 0. The bench's C floor
+ * (bench/floor.c) reads with the same bounds; test/integration/one-read.test.ts checks them on
+ * the real kernel.
  */
-export const WHOLE_IN_ONE_READ: ReadonlySet<string> = new Set(['sockstat', 'sockstat6', 'snmp', 'netstat', 'snmp6']);
+export const SHORT_READ_IS_END: ReadonlyMap<string, number> = new Map([
+  ...['sockstat', 'sockstat6', 'snmp', 'netstat', 'snmp6'].map((f) => [f, Infinity] as const),
+  ['dev', 4096 - 512],
+  ['stat/nf_conntrack', 4096 - 512],
+]);
 
-/** Whether the file at `path` (`<root>/<pid>/net/<name>`, `<root>/sys/...`) is one WHOLE_IN_ONE_READ describes. */
-export function wholeInOneRead(path: string): boolean {
-  const slash = path.lastIndexOf('/');
-  return (WHOLE_IN_ONE_READ.has(path.slice(slash + 1)) && path.slice(0, slash).endsWith('/net')) || path.includes('/sys/');
+/** SHORT_READ_IS_END for a file under a net/ directory (`name`: `dev`, `stat/nf_conntrack`); 0: none. */
+export function shortReadIsEnd(name: string): number {
+  return SHORT_READ_IS_END.get(name) ?? 0;
+}
+
+/** The same for a path (`<root>/<pid>/net/<name>`, `<root>/sys/...`), as the bench's floor needs it. */
+export function shortReadIsEndAt(path: string): number {
+  if (path.includes('/sys/')) return Infinity;
+  const m = /\/net\/(.+)$/.exec(path);
+  return m ? shortReadIsEnd(m[1]) : 0;
 }
 
 export function errnoCode(err: unknown): string {
@@ -52,27 +66,28 @@ export class ProcReader {
   }
 
   /** Returns the file's text, or throws the fs error (ENOENT when the file or process is gone). */
-  read(path: string, whole = false): string {
+  read(path: string, endBelow = 0): string {
     const fd = fs.openSync(path, 'r');
     try {
-      return this.readFd(fd, whole);
+      return this.readFd(fd, endBelow);
     } finally {
       fs.closeSync(fd);
     }
   }
 
   /**
-   * The whole content of an open file, read from offset 0 (pread: a kept fd regenerates). `whole`:
-   * the file comes whole in one read (wholeInOneRead), so a read short of the buffer is the end.
+   * The whole content of an open file, read from offset 0 (pread: a kept fd regenerates).
+   * `endBelow`: a read shorter than the room given and than this many bytes is the end
+   * (SHORT_READ_IS_END); 0: read until a read returns 0.
    */
-  readFd(fd: number, whole = false): string {
+  readFd(fd: number, endBelow = 0): string {
     let len = 0;
     for (;;) {
       if (len === this.buf.length) this.grow();
       const room = this.buf.length - len;
       const n = fs.readSync(fd, this.buf, len, room, len);
       len += n;
-      if (n === 0 || (whole && n < room)) break;
+      if (n === 0 || (n < room && n < endBelow)) break;
     }
     return this.buf.toString('latin1', 0, len);
   }
