@@ -20,14 +20,17 @@ const SNMP_KEY = `snmp:${SNMP_PROTOCOLS.join(',')}`;
 export type CounterFile = 'snmp' | 'netstat' | 'snmp6';
 
 export class NetFiles {
-  private cache = new Map<string, unknown>();
+  /** Parsed files and texts by key, made on first use (most targets need only the fields below). */
+  private cache?: Map<string, unknown>;
   // The three files every default collector reads, held in fields (a Map lookup by name per call
   // was a measurable part of the orphans collector's per-target cost): undefined until read;
   // sockstat6 null when absent.
   private sockstatV?: Sockstat;
   private sockstat6V?: Sockstat | null;
   private snmpV?: Snmp;
-  private readonly reported = new Set<string>();
+  private dir?: string;
+  /** Files whose problems were recorded this cycle, made on first use. */
+  private reported?: Set<string>;
   /** NetFiles.identity(target), made once for the cycle's reads of this target. */
   private readonly id: string;
   /**
@@ -94,8 +97,8 @@ export class NetFiles {
 
   /** Records what is wrong with a file a collector parsed itself, once per file and cycle. */
   damaged(file: CounterFile, problems: readonly string[]): void {
-    if (problems.length === 0 || this.reported.has(file)) return;
-    this.reported.add(file);
+    if (problems.length === 0 || this.reported?.has(file)) return;
+    (this.reported ??= new Set()).add(file);
     this.problems.push(new MalformedError(this.path(file), problems.join('; ')));
   }
 
@@ -144,9 +147,9 @@ export class NetFiles {
       case 'sockstat6':
         return this.sockstat6V !== undefined;
       case 'snmp':
-        return this.snmpV !== undefined || this.cache.has(SNMP_KEY);
+        return this.snmpV !== undefined || this.cache?.has(SNMP_KEY) === true;
       default:
-        return this.cache.has(file);
+        return this.cache?.has(file) === true;
     }
   }
 
@@ -161,7 +164,7 @@ export class NetFiles {
    * process's own namespace, whatever the target: only for host-wide values.
    */
   rootText(rel: string): string | undefined {
-    return unlessGone(() => this.read(`${this.procRoot}/${rel}`, rel.startsWith('sys/') ? Infinity : 0));
+    return unlessGone(() => this.read(`${this.procRoot}/`, rel, rel.startsWith('sys/') ? Infinity : 0));
   }
 
   /** Records that `file` lacks fields it always has; what could be read is still reported. */
@@ -175,8 +178,9 @@ export class NetFiles {
   }
 
   private memo<T>(name: string, load: () => T): T {
-    if (!this.cache.has(name)) this.cache.set(name, load());
-    return this.cache.get(name) as T;
+    const cache = (this.cache ??= new Map());
+    if (!cache.has(name)) cache.set(name, load());
+    return cache.get(name) as T;
   }
 
   private path(file: string): string {
@@ -185,24 +189,29 @@ export class NetFiles {
 
   private required(file: string): string {
     try {
-      return this.read(this.path(file), shortReadIsEnd(file));
+      return this.read(this.netDir(), file, shortReadIsEnd(file));
     } catch (err) {
       if (isGone(err)) throw new TargetGoneError(this.target.pid, err);
       throw err;
     }
   }
 
-  private read(path: string, endBelow: number): string {
+  /** `<procRoot>/<pid>/net/`, made once per target and cycle. */
+  private netDir(): string {
+    return (this.dir ??= `${this.procRoot}/${this.target.pid}/net/`);
+  }
+
+  private read(dir: string, name: string, endBelow: number): string {
     const before = this.files.opened;
     try {
-      return this.files.read(path, this.id, endBelow);
+      return this.files.read(this.id, dir, name, endBelow);
     } finally {
       if (this.files.opened !== before) this.opened = true;
     }
   }
 
   private optional(file: string): string | undefined {
-    const text = unlessGone(() => this.read(this.path(file), shortReadIsEnd(file)));
+    const text = unlessGone(() => this.read(this.netDir(), file, shortReadIsEnd(file)));
     // ENOENT on an optional file is ambiguous: no IPv6, or the process just exited. Ask sockstat,
     // which always exists while the process does.
     if (text === undefined) this.required('sockstat');

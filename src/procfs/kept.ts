@@ -26,7 +26,10 @@ interface Kept {
 }
 
 export class KeptFiles {
-  /** identity → path → descriptor: a target's files are found without building a key per read. */
+  /**
+   * identity → file name → descriptor. Keyed by the name, not the path: a read builds no string
+   * (the path is made only to open), and the caller's identity and name strings hash once.
+   */
   private readonly byId = new Map<string, Map<string, Kept>>();
   private open = 0;
   private period = 0;
@@ -39,51 +42,53 @@ export class KeptFiles {
   }
 
   /**
-   * The file's text. `identity` names the namespace the caller expects (inode + pid start);
-   * `endBelow`: the file's short read that is its end (procfs/read.ts, SHORT_READ_IS_END).
+   * The text of the file `dir + name`. `identity` names the namespace the caller expects (inode +
+   * pid start), and one identity reads each name from one directory; `endBelow`: the file's short
+   * read that is its end (procfs/read.ts, SHORT_READ_IS_END).
    */
-  read(path: string, identity: string, endBelow = 0): string {
+  read(identity: string, dir: string, name: string, endBelow = 0): string {
     let files = this.byId.get(identity);
-    let kept = files?.get(path);
+    let kept = files?.get(name);
     if (kept === undefined) {
       this.opened++;
-      if (this.open >= this.max) return this.reader.read(path, endBelow);
-      const fd = fs.openSync(path, 'r');
+      if (this.open >= this.max) return this.reader.read(dir + name, endBelow);
+      const fd = fs.openSync(dir + name, 'r');
       if (!files) this.byId.set(identity, (files = new Map()));
-      files.set(path, (kept = { fd, period: this.period }));
+      files.set(name, (kept = { fd, period: this.period }));
       this.open++;
     }
     kept.period = this.period;
     try {
       return this.reader.readFd(kept.fd, endBelow);
     } catch (err) {
-      this.drop(identity, path);
+      this.drop(identity, name);
       throw err;
     }
   }
 
   /** Closes every descriptor of one identity (a target found gone). */
   forget(identity: string): void {
-    for (const path of [...(this.byId.get(identity)?.keys() ?? [])]) this.drop(identity, path);
+    const files = this.byId.get(identity);
+    if (files) for (const name of files.keys()) this.drop(identity, name); // deleting while iterating a Map is safe
   }
 
   /** Closes what was not read since the last sweep. Call once per cycle, after collecting. */
   sweep(): void {
-    for (const [identity, files] of [...this.byId]) {
-      for (const [path, kept] of [...files]) if (kept.period !== this.period) this.drop(identity, path);
+    for (const [identity, files] of this.byId) {
+      for (const [name, kept] of files) if (kept.period !== this.period) this.drop(identity, name);
     }
     this.period++;
   }
 
   closeAll(): void {
-    for (const identity of [...this.byId.keys()]) this.forget(identity);
+    for (const identity of this.byId.keys()) this.forget(identity);
   }
 
-  private drop(identity: string, path: string): void {
+  private drop(identity: string, name: string): void {
     const files = this.byId.get(identity);
-    const kept = files?.get(path);
+    const kept = files?.get(name);
     if (!files || !kept) return;
-    files.delete(path);
+    files.delete(name);
     if (files.size === 0) this.byId.delete(identity);
     this.open--;
     fs.closeSync(kept.fd);

@@ -55,6 +55,9 @@ function keptFds(): number {
   return n;
 }
 
+/** KeptFiles.read of a whole path (the collect stage gives the directory and the name apart). */
+const readAt = (k: KeptFiles, p: string, identity: string): string => k.read(identity, `${path.dirname(p)}/`, path.basename(p));
+
 const kept: KeptFiles[] = [];
 function keptFiles(maxOpen?: number): KeptFiles {
   const k = new KeptFiles(new ProcReader(), maxOpen);
@@ -70,12 +73,12 @@ describe('KeptFiles', () => {
     const a = file('a', 'one\n');
     const k = keptFiles();
     expect(fdsTo(a)).toBe(0);
-    expect(k.read(a, 'ns1')).toBe('one\n');
+    expect(readAt(k, a, 'ns1')).toBe('one\n');
     expect([keptFds(), fdsTo(a)]).toEqual([1, 1]);
     fs.writeFileSync(a, 'two, longer\n'); // same inode: truncated and rewritten
-    expect(k.read(a, 'ns1')).toBe('two, longer\n');
+    expect(readAt(k, a, 'ns1')).toBe('two, longer\n');
     fs.writeFileSync(a, '3\n'); // shorter: nothing of the previous content is left over
-    expect(k.read(a, 'ns1')).toBe('3\n');
+    expect(readAt(k, a, 'ns1')).toBe('3\n');
     expect([keptFds(), fdsTo(a)]).toEqual([1, 1]);
   });
 
@@ -83,10 +86,10 @@ describe('KeptFiles', () => {
     const a = file('a', 'A');
     const b = file('b', 'B');
     const k = keptFiles();
-    k.read(a, 'ns1');
-    k.read(b, 'ns1');
-    k.read(a, 'ns2');
-    k.read(a, 'ns1');
+    readAt(k, a, 'ns1');
+    readAt(k, b, 'ns1');
+    readAt(k, a, 'ns2');
+    readAt(k, a, 'ns1');
     expect([keptFds(), fdsTo(a), fdsTo(b)]).toEqual([3, 2, 1]);
   });
 
@@ -94,16 +97,16 @@ describe('KeptFiles', () => {
     const a = file('a', 'A');
     const b = file('b', 'B');
     const k = keptFiles();
-    k.read(a, 'ns1');
-    k.read(b, 'ns1');
+    readAt(k, a, 'ns1');
+    readAt(k, b, 'ns1');
     k.sweep();
     expect([keptFds(), fdsTo(a), fdsTo(b)]).toEqual([2, 1, 1]);
-    k.read(a, 'ns1');
+    readAt(k, a, 'ns1');
     k.sweep();
     expect([keptFds(), fdsTo(a), fdsTo(b)]).toEqual([1, 1, 0]);
     k.sweep(); // a cycle that read nothing
     expect([keptFds(), fdsTo(a)]).toEqual([0, 0]);
-    expect(k.read(a, 'ns1')).toBe('A'); // opened again when needed
+    expect(readAt(k, a, 'ns1')).toBe('A'); // opened again when needed
     expect(fdsTo(a)).toBe(1);
   });
 
@@ -111,10 +114,10 @@ describe('KeptFiles', () => {
     const a = file('a', 'A');
     const b = file('b', 'B');
     const k = keptFiles();
-    k.read(a, 'ns1');
-    k.read(b, 'ns1');
-    k.read(a, 'ns10'); // an identity that ends like another one
-    k.read(b, 'ns2');
+    readAt(k, a, 'ns1');
+    readAt(k, b, 'ns1');
+    readAt(k, a, 'ns10'); // an identity that ends like another one
+    readAt(k, b, 'ns2');
     k.forget('ns1');
     expect([keptFds(), fdsTo(a), fdsTo(b)]).toEqual([2, 1, 1]);
     k.forget('ns10');
@@ -126,32 +129,32 @@ describe('KeptFiles', () => {
   it('past maxOpen keeps no descriptor but still reads every file, and keeps again once one is swept', () => {
     const [a, b, c] = ['a', 'b', 'c'].map((n) => file(n, `content of ${n}\n`));
     const k = keptFiles(2);
-    expect(k.read(a, 'ns1')).toBe('content of a\n');
-    expect(k.read(b, 'ns1')).toBe('content of b\n');
-    expect(k.read(c, 'ns1')).toBe('content of c\n');
+    expect(readAt(k, a, 'ns1')).toBe('content of a\n');
+    expect(readAt(k, b, 'ns1')).toBe('content of b\n');
+    expect(readAt(k, c, 'ns1')).toBe('content of c\n');
     expect([keptFds(), fdsTo(a), fdsTo(b), fdsTo(c)]).toEqual([2, 1, 1, 0]);
     fs.writeFileSync(c, 'changed\n');
-    expect(k.read(c, 'ns1')).toBe('changed\n'); // opened and closed per read
-    expect(k.read(c, 'ns2')).toBe('changed\n');
+    expect(readAt(k, c, 'ns1')).toBe('changed\n'); // opened and closed per read
+    expect(readAt(k, c, 'ns2')).toBe('changed\n');
     expect([keptFds(), fdsTo(c)]).toEqual([2, 0]);
 
     k.sweep(); // end of a cycle that read a, b and c: a and b stay kept
     expect([keptFds(), fdsTo(a), fdsTo(b)]).toEqual([2, 1, 1]);
-    k.read(a, 'ns1');
+    readAt(k, a, 'ns1');
     k.sweep(); // b was not read this cycle: its slot is free
-    expect(k.read(c, 'ns1')).toBe('changed\n');
+    expect(readAt(k, c, 'ns1')).toBe('changed\n');
     expect([keptFds(), fdsTo(a), fdsTo(b), fdsTo(c)]).toEqual([2, 1, 0, 1]);
   });
 
   it('maxOpen 0 never keeps a descriptor', () => {
     const a = file('a', 'A');
     const k = keptFiles(0);
-    expect([k.read(a, 'ns1'), k.read(a, 'ns1'), keptFds(), fdsTo(a)]).toEqual(['A', 'A', 0, 0]);
+    expect([readAt(k, a, 'ns1'), readAt(k, a, 'ns1'), keptFds(), fdsTo(a)]).toEqual(['A', 'A', 0, 0]);
   });
 
   it('a missing file throws ENOENT and keeps nothing', () => {
     const k = keptFiles();
-    expect(() => k.read(path.join(dir, 'gone'), 'ns1')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(() => readAt(k, path.join(dir, 'gone'), 'ns1')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     expect(keptFds()).toBe(0);
   });
 
@@ -160,8 +163,8 @@ describe('KeptFiles', () => {
     fs.mkdirSync(sub); // open(2) of a directory works; read(2) fails with EISDIR
     const a = file('a', 'A');
     const k = keptFiles();
-    k.read(a, 'ns1');
-    expect(() => k.read(sub, 'ns1')).toThrow(expect.objectContaining({ code: 'EISDIR' }));
+    readAt(k, a, 'ns1');
+    expect(() => readAt(k, sub, 'ns1')).toThrow(expect.objectContaining({ code: 'EISDIR' }));
     expect([keptFds(), fdsTo(sub), fdsTo(a)]).toEqual([1, 0, 1]);
   });
 
@@ -169,8 +172,8 @@ describe('KeptFiles', () => {
     const a = file('a', 'A');
     const b = file('b', 'B');
     const k = keptFiles();
-    k.read(a, 'ns1');
-    k.read(b, 'ns2');
+    readAt(k, a, 'ns1');
+    readAt(k, b, 'ns2');
     k.closeAll();
     expect([keptFds(), fdsTo(a), fdsTo(b)]).toEqual([0, 0, 0]);
   });
@@ -179,7 +182,7 @@ describe('KeptFiles', () => {
     const sockstat = '/proc/self/net/sockstat';
     const udpInuse = (text: string): number => Number(/^UDP: inuse (\d+)/m.exec(text)![1]);
     const k = keptFiles();
-    const before = k.read(sockstat, 'self');
+    const before = readAt(k, sockstat, 'self');
     const target = fs.realpathSync(sockstat); // /proc/<pid>/net/sockstat
     expect(fdsTo(target)).toBe(1);
 
@@ -193,11 +196,11 @@ describe('KeptFiles', () => {
     );
     let during: string;
     try {
-      during = k.read(sockstat, 'self');
+      during = readAt(k, sockstat, 'self');
     } finally {
       await Promise.all(socks.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     }
-    const after = k.read(sockstat, 'self');
+    const after = readAt(k, sockstat, 'self');
     expect(fdsTo(target)).toBe(1); // the same descriptor all along
     expect(udpInuse(during) - udpInuse(before)).toBeGreaterThanOrEqual(N - 10);
     expect(udpInuse(during) - udpInuse(after)).toBeGreaterThanOrEqual(N - 10);
