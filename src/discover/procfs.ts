@@ -7,6 +7,7 @@ import { parseCgroup } from './cgroup';
 import { labelMap } from '../core/labels';
 import { Member, groupTargets, resolveHost } from './group';
 import { scanNamespaces } from './proc-scan';
+import { LabelMemo } from './label-memo';
 import { DiscoveryOptions, deniedErrors, failed } from './common';
 import { DiscoveryPlugin } from './plugin';
 
@@ -45,6 +46,8 @@ export class ProcfsDiscovery implements Discovery {
   private cycle = 0;
   /** One shared ref per container id, so filters and grouping compare by identity. */
   private refs = new Map<string, ContainerRef>();
+  /** Labels built per namespace, reused while its container refs (kept above) stay the same. */
+  private readonly labels = new LabelMemo();
 
   constructor(private readonly opts: DiscoveryOptions) {}
 
@@ -80,6 +83,7 @@ export class ProcfsDiscovery implements Discovery {
         this.opts.copyLabels,
         this.reader,
         procRoot,
+        this.labels,
       );
       for (const t of targets) {
         const k = seen.get(t.pid);
