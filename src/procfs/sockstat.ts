@@ -8,6 +8,23 @@ import { decimalAt, isSpace, lineEnd } from './lines';
 /** protocol → field → value. A field that is absent or not a number is simply not there. */
 export type Sockstat = Record<string, Record<string, number>>;
 
+/**
+ * The names the kernel writes (sockstat and sockstat6), so that a word equal to one is that string,
+ * not a new slice: ~10 fewer strings per file, 2000 files a cycle at 1000 namespaces. Any other
+ * name is sliced as before.
+ */
+const KNOWN = ['sockets', 'used', 'TCP', 'inuse', 'orphan', 'tw', 'alloc', 'mem', 'UDP', 'UDPLITE', 'RAW', 'FRAG',
+  'TCP6', 'UDP6', 'UDPLITE6', 'RAW6', 'FRAG6', 'MPTCP'];
+const BY_LENGTH: string[][] = [];
+for (const k of KNOWN) (BY_LENGTH[k.length] ??= []).push(k);
+
+/** text[from, to) as a string: a known name when it is one. */
+function nameAt(text: string, from: number, to: number): string {
+  const same = BY_LENGTH[to - from];
+  if (same) for (const k of same) if (text.startsWith(k, from)) return k;
+  return text.slice(from, to);
+}
+
 export function parseSockstat(text: string): Sockstat {
   // Every namespace, every cycle: one pass, no line or word strings but the names kept.
   const out: Sockstat = {};
@@ -22,7 +39,7 @@ export function parseSockstat(text: string): Sockstat {
         if (i === end) break;
         const w = i;
         while (i < end && !isSpace(text.charCodeAt(i))) i++;
-        if (name === undefined) name = text.slice(w, i);
+        if (name === undefined) name = nameAt(text, w, i);
         else {
           // A truncated line ("TCP: inuse") leaves the dangling name out rather than inventing a value.
           const value = decimalAt(text, w, i); // kernel counts: never negative or fractional
@@ -30,7 +47,11 @@ export function parseSockstat(text: string): Sockstat {
           name = undefined;
         }
       }
-      out[text.slice(start, colon).trim()] = fields;
+      let a = start;
+      let b = colon;
+      while (a < b && isSpace(text.charCodeAt(a))) a++;
+      while (b > a && isSpace(text.charCodeAt(b - 1))) b--;
+      out[nameAt(text, a, b)] = fields;
     }
     start = end + 1;
   }
