@@ -19,6 +19,14 @@ const SNMP_KEY = `snmp:${SNMP_PROTOCOLS.join(',')}`;
 /** The files of counters in sections (procfs/netstat.ts, procfs/snmp6.ts). */
 export type CounterFile = 'snmp' | 'netstat' | 'snmp6';
 
+/** `text:<file>`, made once per file name (a template per call made a string per read). */
+const TEXT_KEYS = new Map<string, string>();
+function textKey(file: string): string {
+  let k = TEXT_KEYS.get(file);
+  if (k === undefined) TEXT_KEYS.set(file, (k = `text:${file}`));
+  return k;
+}
+
 export class NetFiles {
   /** Parsed files and texts by key, made on first use (most targets need only the fields below). */
   private cache?: Map<string, unknown>;
@@ -92,7 +100,7 @@ export class NetFiles {
 
   /** A counter file's text, read once per cycle (snmp always exists; netstat, snmp6 may not). */
   text(file: CounterFile): string | undefined {
-    return this.memo(`text:${file}`, () => (file === 'snmp' ? this.required(file) : this.optional(file)));
+    return this.memo(textKey(file), () => (file === 'snmp' ? this.required(file) : this.optional(file)));
   }
 
   /** Records what is wrong with a file a collector parsed itself, once per file and cycle. */
@@ -155,7 +163,7 @@ export class NetFiles {
 
   /** The text of an optional file under net/ (`stat/nf_conntrack`); undefined when it does not exist. */
   optionalText(file: string): string | undefined {
-    return this.memo(`text:${file}`, () => this.optional(file));
+    return this.memo(textKey(file), () => this.optional(file));
   }
 
   /**

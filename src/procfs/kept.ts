@@ -74,9 +74,8 @@ export class KeptFiles {
 
   /** Closes what was not read since the last sweep. Call once per cycle, after collecting. */
   sweep(): void {
-    for (const [identity, files] of this.byId) {
-      for (const [name, kept] of files) if (kept.period !== this.period) this.drop(identity, name);
-    }
+    // forEach, not for-of over entries: no [key, value] array per descriptor (7000 a cycle).
+    this.byId.forEach((files, identity) => files.forEach((kept, name) => kept.period !== this.period && this.drop(identity, name)));
     this.period++;
   }
 
