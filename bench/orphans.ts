@@ -73,7 +73,7 @@ function isolated(collector: Collector, targets: readonly Target[]): number {
     try {
       f.sockstat();
       f.sockstat6();
-      f.snmp();
+      f.currEstab();
     } catch {
       /* gone: the stage would skip it */
     }

@@ -3,7 +3,7 @@
 import { isGone, shortReadIsEnd, unlessGone } from '../procfs/read';
 import { KeptFiles } from '../procfs/kept';
 import { parseSockstat, Sockstat } from '../procfs/sockstat';
-import { Snmp } from '../procfs/snmp';
+import { TcpHeaderMemo, tcpCurrEstab } from '../procfs/snmp';
 import { CounterTable, parseCounterTable } from '../procfs/netstat';
 import { parseSnmp6 } from '../procfs/snmp6';
 import { NetDev, parseNetDev } from '../procfs/netdev';
@@ -13,8 +13,10 @@ import { LimitError, MalformedError } from './fields';
 
 /** snmp sections the snmp collector reads (the protocols collector asks for its own). */
 const SNMP_PROTOCOLS = ['Tcp', 'Udp'];
-/** Its cache key (counters()), made once: snmp() and wasRead() run for every target. */
+/** Its cache key (counters()), made once. */
 const SNMP_KEY = `snmp:${SNMP_PROTOCOLS.join(',')}`;
+/** The Tcp header line of snmp as last seen (tcpCurrEstab): the same in every namespace. */
+const TCP_HEADER: TcpHeaderMemo = { count: 0, at: -1 };
 
 /** The files of counters in sections (procfs/netstat.ts, procfs/snmp6.ts). */
 export type CounterFile = 'snmp' | 'netstat' | 'snmp6';
@@ -35,7 +37,8 @@ export class NetFiles {
   // sockstat6 null when absent.
   private sockstatV?: Sockstat;
   private sockstat6V?: Sockstat | null;
-  private snmpV?: Snmp;
+  /** snmp Tcp: CurrEstab; null when the file has none (reported as malformed by the snmp collector). */
+  private estabV?: number | null;
   private dir?: string;
   /** Files whose problems were recorded this cycle, made on first use. */
   private reported?: Set<string>;
@@ -77,9 +80,17 @@ export class NetFiles {
     return this.sockstat6V ?? undefined;
   }
 
-  /** Only the protocols collectors read are parsed (this runs per namespace per cycle). */
-  snmp(): Snmp {
-    return (this.snmpV ??= this.counters('snmp', SNMP_PROTOCOLS)!.sections);
+  /**
+   * snmp `Tcp: CurrEstab` (the snmp collector's and orphans' one number from this file): read in
+   * place while the text is plainly well formed, else from the parsed Tcp section, whose problems
+   * are recorded. Undefined when the file has no such value.
+   */
+  currEstab(): number | undefined {
+    if (this.estabV === undefined) {
+      const fast = tcpCurrEstab(this.text('snmp')!, TCP_HEADER);
+      this.estabV = fast ?? this.counters('snmp', SNMP_PROTOCOLS)!.sections.Tcp?.CurrEstab ?? null;
+    }
+    return this.estabV ?? undefined;
   }
 
   /**
@@ -155,7 +166,7 @@ export class NetFiles {
       case 'sockstat6':
         return this.sockstat6V !== undefined;
       case 'snmp':
-        return this.snmpV !== undefined || this.cache?.has(SNMP_KEY) === true;
+        return this.estabV !== undefined || this.cache?.has(textKey('snmp')) === true;
       default:
         return this.cache?.has(file) === true;
     }

@@ -196,7 +196,7 @@ function nonEstablished(f: NetFiles): number | undefined {
   try {
     const v4 = f.sockstat().TCP?.inuse;
     const v6 = f.sockstat6();
-    const estab = f.snmp().Tcp?.CurrEstab;
+    const estab = f.currEstab();
     if (v4 === undefined || estab === undefined) return undefined;
     return Math.max(0, v4 + (v6?.TCP6?.inuse ?? 0) - estab);
   } catch {

@@ -16,7 +16,7 @@ export const snmp: CollectorPlugin<void> = {
   metrics: [established],
   create: () => ({
     collect(_target, files) {
-      const estab = files.snmp().Tcp?.CurrEstab;
+      const estab = files.currEstab();
       if (estab === undefined || estab < 0) {
         files.malformed('snmp', ['Tcp CurrEstab']);
         return [];

@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseSockstat } from '../../src/procfs/sockstat';
-import { parseSnmp } from '../../src/procfs/snmp';
+import { TcpHeaderMemo, parseSnmp, tcpCurrEstab } from '../../src/procfs/snmp';
 import { parseStartTime } from '../../src/discover/proc-scan';
 import { parseNsLink } from '../../src/procfs/read';
 
@@ -68,6 +68,39 @@ describe('parseSnmp', () => {
     ['a damaged section does not hide the next', 'Ip: A\nIp: 1 2\nTcp: CurrEstab\nTcp: 4', { Tcp: { CurrEstab: 4 } }],
   ])('%s', (_name, text, want) => {
     expect(parseSnmp(text)).toEqual(want);
+  });
+});
+
+describe('tcpCurrEstab (in place, no sections)', () => {
+  const memo = (): TcpHeaderMemo => ({ count: 0, at: -1 });
+
+  it.each(['mix.snmp', 'host.snmp'])('%s: the same CurrEstab as the full parse, with a header memo or a fresh one', (f) => {
+    const text = read(f);
+    const m = memo();
+    expect(tcpCurrEstab(text, m)).toBe(parseSnmp(text).Tcp.CurrEstab);
+    expect(m.at).toBeGreaterThanOrEqual(0);
+    expect(tcpCurrEstab(text, m)).toBe(parseSnmp(text).Tcp.CurrEstab); // the memo's header matches now
+  });
+
+  it('a header unlike the remembered one is read afresh (CurrEstab elsewhere on the line)', () => {
+    const m = memo();
+    expect(tcpCurrEstab('Tcp: A CurrEstab B\nTcp: 1 7 2\n', m)).toBe(7);
+    expect(tcpCurrEstab('Tcp: CurrEstab A\nTcp: 9 1\n', m)).toBe(9);
+    expect(tcpCurrEstab('Ip: X\nIp: 1\nTcp: B CurrEstab\nTcp: 3 5', m)).toBe(5);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['no Tcp section', 'Ip: A\nIp: 1\n'],
+    ['header without values', 'Tcp: A B CurrEstab'],
+    ['values line of another protocol', 'Tcp: A CurrEstab\nUdp: 1 2'],
+    ['more values than names', 'Tcp: A CurrEstab\nTcp: 1 2 3'],
+    ['fewer values than names (truncated)', 'Tcp: A CurrEstab\nTcp: 1'],
+    ['non-numeric CurrEstab', 'Tcp: A CurrEstab\nTcp: 1 x'],
+    ['negative CurrEstab', 'Tcp: A CurrEstab\nTcp: 1 -2'],
+    ['no CurrEstab in the header', 'Tcp: A B\nTcp: 1 2'],
+  ])('undefined (the caller parses the slow way and says what is wrong): %s', (_name, text) => {
+    expect(tcpCurrEstab(text, memo())).toBeUndefined();
   });
 });
 
