@@ -27,11 +27,14 @@ export interface ScanResult {
 export function scanNamespaces(procRoot: string): ScanResult {
   const byNetns = new Map<number, number[]>();
   const denied: ScanResult['denied'] = [];
-  const pids = fs
-    .readdirSync(procRoot)
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number)
-    .sort((a, b) => a - b);
+  const pids: number[] = [];
+  for (const name of fs.readdirSync(procRoot)) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue; // not a pid (self, net, sys, …): most entries are pids
+    const pid = Number(name);
+    if (Number.isSafeInteger(pid) && String(pid) === name) pids.push(pid);
+  }
+  pids.sort((a, b) => a - b);
   for (const pid of pids) {
     let inode: number;
     try {

@@ -105,7 +105,20 @@ export function netnsInode(procRoot: string, pid: number): number {
 }
 
 export function parseNsLink(link: string): number {
-  const m = /^net:\[(\d+)\]$/.exec(link);
-  if (!m) throw Object.assign(new Error(`unexpected namespace link "${link}"`), { code: 'EBADNSLINK' });
-  return Number(m[1]);
+  // `net:[<digits>]`, checked without a regular expression (one link per pid per cycle).
+  const n = link.startsWith('net:[') && link.endsWith(']') ? decimalIn(link, 5, link.length - 1) : undefined;
+  if (n === undefined) throw Object.assign(new Error(`unexpected namespace link "${link}"`), { code: 'EBADNSLINK' });
+  return n;
+}
+
+/** The digits-only number in s[from, to), or undefined. */
+function decimalIn(s: string, from: number, to: number): number | undefined {
+  if (to <= from || to - from > 15) return undefined;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    v = v * 10 + (c - 48);
+  }
+  return v;
 }
