@@ -5,7 +5,7 @@
 // Field names are taken from the second header line, not assumed: the receive and transmit
 // groups are its second and third "|"-separated parts. An interface name holds no ":" (the kernel
 // refuses such names), so the first ":" of a line ends the name.
-import { decimalAt, forEachLine, wordSpans, words } from './lines';
+import { decimalAt, isSpace, lineEnd, wordSpans, words } from './lines';
 
 export interface NetDevice {
   name: string;
@@ -35,43 +35,55 @@ function fieldNames(line: string): [string[], string[]] | undefined {
 }
 
 export function parseNetDev(text: string): NetDev {
+  // Every namespace, every cycle: lines walked by index, no line strings but the header's.
   const out: NetDev = { devices: [], problems: [] };
   let n = 0;
   let rxNames: string[] = [];
   let txNames: string[] = [];
-  forEachLine(text, (line) => {
+  for (let s = 0; s < text.length; ) {
+    const nl = lineEnd(text, s);
+    const e = nl > s && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl; // as forEachLine: a CR before the LF is not the line's
     n++;
-    if (n === 1) return;
     if (n === 2) {
-      const names = fieldNames(line);
-      if (names === undefined) {
-        out.problems.push('the second header line is not "face |<receive fields>|<transmit fields>"');
-        return;
-      }
-      [rxNames, txNames] = names;
-      return;
-    }
-    if (line.trim() === '') return;
-    const colon = line.indexOf(':');
-    const name = colon > 0 ? line.slice(0, colon).trim() : '';
-    if (name === '') {
-      out.problems.push(`a line without an interface name: "${line.trim().slice(0, 40)}"`);
-      return;
-    }
-    const count = wordSpans(line, colon + 1, line.length, spans); // the values, read in place
-    if (rxNames.length === 0 || count !== rxNames.length + txNames.length) {
-      out.problems.push(`${name}: ${count} values, expected ${rxNames.length + txNames.length}`);
-      return;
-    }
-    const dev: NetDevice = { name, rx: {}, tx: {} };
-    for (let i = 0; i < count; i++) {
-      const v = decimalAt(line, spans[2 * i], spans[2 * i + 1]);
-      const [group, field] = i < rxNames.length ? [dev.rx, rxNames[i]] : [dev.tx, txNames[i - rxNames.length]];
-      if (v !== undefined) group[field] = v;
-      else out.problems.push(`${name} ${i < rxNames.length ? 'receive' : 'transmit'} ${field}: "${line.slice(spans[2 * i], spans[2 * i + 1]).slice(0, 24)}" is not a whole number`);
-    }
-    out.devices.push(dev);
-  });
+      const names = fieldNames(text.substring(s, e));
+      if (names === undefined) out.problems.push('the second header line is not "face |<receive fields>|<transmit fields>"');
+      else [rxNames, txNames] = names;
+    } else if (n > 2) readDevice(text, s, e, rxNames, txNames, out);
+    s = nl + 1;
+  }
   if (n < 2) out.problems.push('no header lines');
   return out;
+}
+
+/** One interface line text[s, e) into `out` (or what is wrong with it). */
+function readDevice(text: string, s: number, e: number, rxNames: string[], txNames: string[], out: NetDev): void {
+  let a = s;
+  while (a < e && isSpace(text.charCodeAt(a))) a++;
+  if (a === e) return; // a blank line
+  const colon = text.indexOf(':', s);
+  let name = '';
+  if (colon > s && colon < e) {
+    let b = colon;
+    while (b > a && isSpace(text.charCodeAt(b - 1))) b--;
+    name = text.slice(a, b);
+  }
+  if (name === '') {
+    out.problems.push(`a line without an interface name: "${text.slice(s, e).trim().slice(0, 40)}"`);
+    return;
+  }
+  const count = wordSpans(text, colon + 1, e, spans); // the values, read in place
+  const rx = rxNames.length;
+  if (rx === 0 || count !== rx + txNames.length) {
+    out.problems.push(`${name}: ${count} values, expected ${rx + txNames.length}`);
+    return;
+  }
+  const dev: NetDevice = { name, rx: {}, tx: {} };
+  for (let i = 0; i < count; i++) {
+    const v = decimalAt(text, spans[2 * i], spans[2 * i + 1]);
+    const field = i < rx ? rxNames[i] : txNames[i - rx];
+    if (v === undefined) out.problems.push(`${name} ${i < rx ? 'receive' : 'transmit'} ${field}: "${text.slice(spans[2 * i], spans[2 * i + 1]).slice(0, 24)}" is not a whole number`);
+    else if (i < rx) dev.rx[field] = v;
+    else dev.tx[field] = v;
+  }
+  out.devices.push(dev);
 }
