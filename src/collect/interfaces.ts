@@ -24,6 +24,9 @@ const FIELDS: [string, string, string, string][] = [
   ['dropped', 'drop', 'drops', '{packet}'],
 ];
 
+/** Each interface's series carry its name (OTLP: the semantic conventions' network.interface.name). */
+const IFACE_LABELS = [{ key: 'interface', otel: 'network.interface.name' }] as const;
+
 const DEFS: [MetricDef, Way, string][] = (['rx', 'tx'] as const).flatMap((way) =>
   FIELDS.map(([name, field, word, unit]): [MetricDef, Way, string] => {
     const dir = way === 'rx' ? 'receive' : 'transmit';
@@ -36,6 +39,7 @@ const DEFS: [MetricDef, Way, string][] = (['rx', 'tx'] as const).flatMap((way) =
       help: `${way === 'rx' ? 'Received' : 'Transmitted'} ${name === 'dropped' ? 'packets dropped' : name} on one interface (label interface) since it was created`,
       source: `dev ${dir} ${field}`,
       agent: `net.if.${way === 'rx' ? 'in' : 'out'}.${name}`,
+      labels: IFACE_LABELS,
     });
     return [def, way, field];
   }),

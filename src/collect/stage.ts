@@ -144,7 +144,7 @@ export class CollectStage {
         for (let k = 0; k < made.length; k++) {
           const s = made[k];
           // Fast path: a declared per-namespace metric (nearly every sample) needs no other check.
-          const wrong = c.declared.has(s.def) && s.def.scope === 'namespace' ? undefined : misdeclared(c, s, target);
+          const wrong = c.declared.has(s.def) && s.def.scope === 'namespace' && s.labels === undefined && s.def.labels === undefined ? undefined : misdeclared(c, s, target);
           if (wrong) {
             errs[i]++;
             errors.push({ stage: 'collect', code: 'EUNDECLARED', message: `collector ${c.name}: ${wrong}`, subject: c.name });
@@ -216,6 +216,15 @@ function misdeclared(c: ActiveCollector, s: Sample, target: Target): string | un
   }
   if (s.def.scope === 'host' && target.scope !== 'host') return `emitted the host-wide ${s.def.key} for a ${target.scope} target`;
   if (s.def.scope === 'agent') return `emitted the agent metric ${s.def.key}`;
+  if (s.labels || s.def.labels) {
+    // A sample's own labels are exactly those its definition declares (sinks name them from there).
+    const own = s.labels ?? {};
+    const keys = Object.keys(own);
+    const declared = s.def.labels ?? [];
+    if (keys.length !== declared.length || declared.some((l) => !Object.hasOwn(own, l.key))) {
+      return `emitted ${s.def.key} with labels ${keys.join(', ') || '(none)'}; its definition declares ${declared.map((l) => l.key).join(', ') || 'none'}`;
+    }
+  }
   return undefined;
 }
 

@@ -5,13 +5,13 @@
 import * as os from 'os';
 import { Env } from '../core/config-section';
 import { Listen, parseListen } from '../core/listen';
-import { POINT_LABEL_KEYS, TARGET_LABEL_KEYS } from '../core/labels';
+import { TARGET_LABEL_KEYS } from '../core/labels';
 import { Interval, parseInterval } from '../schedule/interval';
 import { compileFilters } from '../discover/filters';
 import { DiscoverySpec, sourcesOf } from '../discover/build';
 import { ActiveCollector, activeCollector } from '../collect/stage';
 import { catalog } from '../collect/registry';
-import { MetricDef } from '../core/metrics';
+import { MetricDef, sampleLabelKeys } from '../core/metrics';
 import { SinkSpec } from '../deliver/build';
 import { REGISTRIES, Registries, at } from './schema';
 
@@ -48,7 +48,7 @@ export function resolveSettings(s: Raw, env: Env, r: Registries = REGISTRIES): R
   const copyLabels: string[] = [];
   for (const key of ['docker', 'cri']) {
     const list: string[] = s[key]?.copy_labels ?? [];
-    const reserved: readonly string[] = [...TARGET_LABEL_KEYS, ...POINT_LABEL_KEYS];
+    const reserved: readonly string[] = [...TARGET_LABEL_KEYS, ...sampleLabelKeys(catalog())]; // every collector's, on or off
     const own = list.filter((k) => reserved.includes(k));
     if (own.length > 0) {
       throw new Error(`${key}.copy_labels: ${own.join(', ')} would overwrite sockpulse's own label of that name; copy labels may not be named ${reserved.join(', ')}`);

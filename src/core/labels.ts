@@ -39,8 +39,3 @@ export function targetLabels(t: Target): Record<string, string> {
   return out;
 }
 
-/**
- * Label keys a sample may carry itself (core/model.ts Sample.labels), beside its target's labels.
- * A copied container label may not take one of these names.
- */
-export const POINT_LABEL_KEYS = ['interface', 'direction', 'class', 'proto'] as const;

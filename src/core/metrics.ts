@@ -40,6 +40,27 @@ export interface MetricDef {
    * Open-Falcon sink's `naming: agent`; absent when the agent has no such metric.
    */
   agent?: string;
+  /**
+   * The labels its samples carry themselves (Sample.labels), in order, for a metric with several
+   * series per namespace (an interface's, a flow class's); `otel`: the attribute name OTLP gives
+   * the label when the semantic conventions have one. Absent: one sample per namespace, no labels.
+   * The sinks and the configuration take the keys from here (sampleLabelKeys), never from a list
+   * of their own.
+   */
+  labels?: readonly SampleLabel[];
+}
+
+/** A label of a metric's samples (MetricDef.labels). */
+export interface SampleLabel {
+  key: string;
+  otel?: string;
+}
+
+/** Every sample label key the definitions declare, each once, in order of first declaration. */
+export function sampleLabelKeys(defs: Iterable<MetricDef>): string[] {
+  const keys: string[] = [];
+  for (const d of defs) for (const l of d.labels ?? []) if (!keys.includes(l.key)) keys.push(l.key);
+  return keys;
 }
 
 let pageSize: number | undefined;
@@ -52,7 +73,7 @@ export function kernelPageSize(): number {
   return pageSize;
 }
 
-type Names = Pick<MetricDef, 'key' | 'falcon' | 'prom' | 'otel' | 'unit' | 'help' | 'source'> & Pick<MetricDef, 'family' | 'agent'>;
+type Names = Pick<MetricDef, 'key' | 'falcon' | 'prom' | 'otel' | 'unit' | 'help' | 'source'> & Pick<MetricDef, 'family' | 'agent' | 'labels'>;
 
 /** A per-namespace gauge. */
 export const namespaceGauge = (n: Names): MetricDef => ({ kind: 'gauge', scope: 'namespace', ...n });

@@ -17,7 +17,7 @@ export interface Sample {
   value: number;
   /**
    * What tells apart several samples of one metric in one namespace (`interface`: eth0, eth1; the
-   * flows collector's direction, class, proto). Keys are core/labels.ts POINT_LABEL_KEYS; absent
+   * flows collector's direction, class, proto). Keys are those its MetricDef.labels declares; absent
    * for the one-per-namespace metrics.
    */
   labels?: Record<string, string>;

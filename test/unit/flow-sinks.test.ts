@@ -38,7 +38,7 @@ describe('flow counters through the sinks', () => {
   });
 
   it('Prometheus: two series of one family, told apart by direction', async () => {
-    const text = await buildExposition(points, copyLabelNames([]), ALL_METRICS).registry.metrics();
+    const text = await buildExposition(points, copyLabelNames([], ALL_METRICS), ALL_METRICS).registry.metrics();
     const lines = text.split('\n').filter((l) => l.startsWith('sockpulse_flow_bytes_total{'));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/pod="web-1".*direction="out",class="cross_zone",proto="tcp"\} 1500$/);

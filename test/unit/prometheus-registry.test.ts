@@ -13,7 +13,7 @@ const target = (netns: number, scope: Target['scope'], labels: Record<string, st
 });
 const def = (key: string): MetricDef => metricDef(key)!;
 const pt = (d: MetricDef, value: number, t?: Target, labels: Record<string, string> = {}): Point => ({ def: d, value, target: t, labels });
-const text = (points: Point[], copy: readonly string[] = []) => buildExposition(points, copyLabelNames(copy), ALL_METRICS).registry.metrics();
+const text = (points: Point[], copy: readonly string[] = []) => buildExposition(points, copyLabelNames(copy, ALL_METRICS), ALL_METRICS).registry.metrics();
 
 const host = target(4026531840, 'host');
 const web = target(4026532300, 'container', { container: 'web', container_id: '4e3eb141f15f', image: 'nginx:1', 'com.example.team': 'net' });
@@ -70,11 +70,11 @@ describe('copy label names', () => {
     ['image', undefined], // already a sockpulse label: discovery keeps one value under it
     ['scope', undefined],
   ])('%j → %j', (key, name) => {
-    expect(copyLabelNames([key]).get(key)).toBe(name);
+    expect(copyLabelNames([key], ALL_METRICS).get(key)).toBe(name);
   });
 
   it('gives colliding keys distinct names, in configuration order', () => {
-    expect([...copyLabelNames(['a.b', 'a_b', 'a-b', 'label_a_b', 'a.b'])]).toEqual([
+    expect([...copyLabelNames(['a.b', 'a_b', 'a-b', 'label_a_b', 'a.b'], ALL_METRICS)]).toEqual([
       ['a.b', 'a_b'], ['a_b', 'label_a_b'], ['a-b', 'label_a_b_2'], ['label_a_b', 'label_label_a_b'],
     ]);
   });
@@ -170,7 +170,7 @@ describe('the exposition text', () => {
     // Enough series for a page of several pieces (it is rendered ~32 K characters at a time).
     const points = Array.from({ length: 3000 }, (_, i) => pt(agentMetricDef('errors'), values[i % values.length], undefined, { stage: hostile[i % hostile.length], other: String(i) }));
     points.push(pt(agentMetricDef('targets'), 3));
-    const page = buildExposition(points, copyLabelNames([]), ALL_METRICS).registry;
+    const page = buildExposition(points, copyLabelNames([], ALL_METRICS), ALL_METRICS).registry;
     const ours = await page.metrics();
     // The same families as prom-client constant metrics (what this module did before it wrote the text itself).
     const registry = new Registry();

@@ -11,7 +11,7 @@ import { SINKS } from '../../src/deliver/registry';
 import { SinkPlugin } from '../../src/deliver/plugin';
 import { SOURCES } from '../../src/discover/registry';
 import { namespaceGauge, hostGauge } from '../../src/core/metrics';
-import { Batch, Sink } from '../../src/core/model';
+import { Batch, Sample, Sink } from '../../src/core/model';
 import { createLogger } from '../../src/core/log';
 import { SelfStats } from '../../src/core/self-stats';
 import { tryBuild } from '../../src/app/pipeline';
@@ -100,6 +100,27 @@ describe('registries', () => {
       ['EUNDECLARED', 'collector wrong_scope: emitted the host-wide rogue for a container target'],
     ]);
     expect(out.collectors).toEqual({ liar: { ms: expect.any(Number), errors: 1, series: 0, dropped: 0 }, wrong_scope: { ms: expect.any(Number), errors: 1, series: 0, dropped: 0 } });
+  });
+
+  it('the collect stage reports a sample whose own labels are not the ones its definition declares', () => {
+    const perIface = namespaceGauge({ key: 'per_iface', falcon: 'per_iface', prom: 'per_iface', otel: 'per_iface', unit: '1', help: '', source: '', labels: [{ key: 'interface' }] });
+    const samples: Sample[] = [
+      { def: perIface, value: 1, labels: { interface: 'eth0' } }, // as declared
+      { def: perIface, value: 2, labels: { iface: 'eth1' } },
+      { def: perIface, value: 3 },
+      { def: answer, value: 4, labels: { interface: 'eth0' } },
+    ];
+    const labelled: CollectorPlugin<void> = { ...dummyCollector, name: 'labelled', config: undefined, metrics: [perIface, answer], create: () => ({ collect: () => samples }) };
+    const stage = new CollectStage(FIXTURE_ROOT, [activeCollector(labelled)]);
+    const container = { netns: 4026532300, pid: 300, pidStart: 1, scope: 'container' as const, containers: [], labels: {} };
+    const out = stage.run([container]);
+    stage.close();
+    expect(out.results.map((r) => r.samples.map((x) => x.value))).toEqual([[1]]);
+    expect(out.errors.map((e) => [e.code, e.message])).toEqual([
+      ['EUNDECLARED', 'collector labelled: emitted per_iface with labels iface; its definition declares interface'],
+      ['EUNDECLARED', 'collector labelled: emitted per_iface with labels (none); its definition declares interface'],
+      ['EUNDECLARED', `collector labelled: emitted ${answer.key} with labels interface; its definition declares none`],
+    ]);
   });
 
   it('two plugins declaring the same key is refused when the schema is assembled', () => {

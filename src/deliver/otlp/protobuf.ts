@@ -132,7 +132,7 @@ export function otlpPoints(
       perTarget.set(p.target, (a = { attributes, key: attributesKey(attributes) }));
     }
     if (!a) {
-      const attributes = p.target ? pointAttributes(p.target, p.labels) : { ...p.labels };
+      const attributes = p.target ? pointAttributes(p.target, p.labels, p.def) : { ...p.labels };
       a = { attributes, key: attributesKey(attributes) };
     }
     const start = p.def.kind === 'counter' ? starts.startOf(a.key, p.def.otel, value, batch.timestamp) : batch.timestamp;
@@ -143,13 +143,13 @@ export function otlpPoints(
   return { points, skipped };
 }
 
-/** A sample's own labels as attributes (semantic conventions where one exists). */
-const POINT_ATTRIBUTES: Readonly<Record<string, string>> = { interface: 'network.interface.name' };
-
-/** A namespace point with labels of its own (an interface): its target's attributes, then its own. */
-function pointAttributes(t: Target, labels: Record<string, string>): StringAttributes {
+/**
+ * A namespace point with labels of its own (an interface): its target's attributes, then its own,
+ * named as its definition says (MetricDef.labels `otel`: the semantic conventions' name where one exists).
+ */
+function pointAttributes(t: Target, labels: Record<string, string>, def: MetricDef): StringAttributes {
   const out = targetAttributes(t);
-  for (const [k, v] of Object.entries(labels)) out[Object.hasOwn(POINT_ATTRIBUTES, k) ? POINT_ATTRIBUTES[k] : k] = v;
+  for (const [k, v] of Object.entries(labels)) out[def.labels?.find((l) => l.key === k)?.otel ?? k] = v;
   return out;
 }
 

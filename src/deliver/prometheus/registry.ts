@@ -20,12 +20,12 @@
 // namespace's history into several series without identifying anything `netns` does not.
 // Host-wide series have no labels; agent series have their own (stage, sink, reason).
 import { Target } from '../../core/model';
-import { MetricDef } from '../../core/metrics';
+import { MetricDef, sampleLabelKeys } from '../../core/metrics';
 import { Point, hasLabels } from '../points';
-import { POINT_LABEL_KEYS, TARGET_LABEL_KEYS, label } from '../../core/labels';
+import { TARGET_LABEL_KEYS, label } from '../../core/labels';
 
-/** Names a copy label may not take: ours (a target's and a sample's), and the target labels Prometheus attaches on scrape. */
-const TAKEN = new Set<string>([...TARGET_LABEL_KEYS, ...POINT_LABEL_KEYS, 'netns', 'job', 'instance']);
+/** Names a copy label may not take: a target's, and the target labels Prometheus attaches on scrape (with the samples' own: copyLabelNames). */
+const TAKEN = [...TARGET_LABEL_KEYS, 'netns', 'job', 'instance'];
 
 /**
  * Docker label key (docker.copy_labels) → Prometheus label name, in configuration order.
@@ -38,9 +38,9 @@ const TAKEN = new Set<string>([...TARGET_LABEL_KEYS, ...POINT_LABEL_KEYS, 'netns
  *   `netns`, `job` or `instance`, or was taken by an earlier copy label gets `label_` in front
  *   (`pod.uid` → `label_pod_uid`, `__x` → `label___x`), then `_2`, `_3`… if still taken.
  */
-export function copyLabelNames(copy: readonly string[]): Map<string, string> {
+export function copyLabelNames(copy: readonly string[], catalog: readonly MetricDef[]): Map<string, string> {
   const out = new Map<string, string>();
-  const used = new Set(TAKEN);
+  const used = new Set([...TAKEN, ...sampleLabelKeys(catalog)]);
   for (const key of copy) {
     if (out.has(key) || (TARGET_LABEL_KEYS as readonly string[]).includes(key)) continue;
     let name = key.replace(/[^a-zA-Z0-9_]/g, '_').replace(/^(?=[0-9]|$)/, '_');

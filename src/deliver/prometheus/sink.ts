@@ -36,7 +36,7 @@ export class PrometheusSink implements Sink {
   private closed = false;
 
   constructor(private readonly cfg: PrometheusConfig, private readonly ctx: SinkContext) {
-    this.copyNames = copyLabelNames(ctx.copyLabels);
+    this.copyNames = copyLabelNames(ctx.copyLabels, ctx.catalog);
   }
 
   /** The bound address once started (the real port when `listen` asked for port 0). */

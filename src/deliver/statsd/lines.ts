@@ -26,7 +26,7 @@
 // in this order in one datagram. Counters carry increments (never negative). Non-finite values
 // are not encodable. Numbers never use exponent notation.
 import { Point, TARGET_LABEL_KEYS, targetLabels } from '../points';
-import { POINT_LABEL_KEYS } from '../../core/labels';
+import { MetricDef } from '../../core/metrics';
 
 export type TagStyle = 'dogstatsd' | 'telegraf' | 'none';
 export const TAG_STYLES: readonly TagStyle[] = ['dogstatsd', 'telegraf', 'none'];
@@ -52,11 +52,20 @@ export function metricName(escapedPrefix: string, falcon: string): string {
   return escapedPrefix ? `${escapedPrefix}.${falcon}` : falcon;
 }
 
-const ORDER = new Map<string, number>([...TARGET_LABEL_KEYS, ...POINT_LABEL_KEYS, 'stage', 'sink', 'reason'].map((k, i) => [k, i]));
+const ORDER = new Map<string, number>([...TARGET_LABEL_KEYS, 'stage', 'sink', 'reason'].map((k, i) => [k, i]));
 
-/** Labels in a fixed order: the known keys first (points.ts order), then the others by name. */
-export function orderedLabels(labels: Record<string, string>): Label[] {
-  const rank = (k: string): number => ORDER.get(k) ?? ORDER.size;
+/**
+ * Labels in a fixed order: the known keys first (points.ts order), then the keys `def` declares
+ * for its samples (MetricDef.labels) in its order, then the others by name.
+ */
+export function orderedLabels(labels: Record<string, string>, def?: MetricDef): Label[] {
+  const own = def?.labels;
+  const rank = (k: string): number => {
+    const r = ORDER.get(k);
+    if (r !== undefined) return r;
+    const i = own ? own.findIndex((l) => l.key === k) : -1;
+    return i >= 0 ? ORDER.size + i : ORDER.size + (own?.length ?? 0);
+  };
   return Object.entries(labels)
     .filter(([, v]) => v !== '')
     .sort(([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
@@ -69,8 +78,8 @@ export function orderedLabels(labels: Record<string, string>): Label[] {
  * follow its target's.
  */
 export function pointLabels(p: Point): Label[] {
-  if (!p.target) return orderedLabels(p.labels);
-  const own = orderedLabels(p.labels);
+  if (!p.target) return orderedLabels(p.labels, p.def);
+  const own = orderedLabels(p.labels, p.def);
   return p.target.scope === 'host' ? [['scope', 'host'], ...own] : [...orderedLabels(targetLabels(p.target)), ...own];
 }
 

@@ -303,9 +303,9 @@ export class StatsdSink implements Sink {
 function counterKey(p: Point): string {
   if (p.target) {
     const key = targetKey(p.target) + p.def.key;
-    return !hasLabels(p) ? key : `${key}:${JSON.stringify(orderedLabels(p.labels))}`;
+    return !hasLabels(p) ? key : `${key}:${JSON.stringify(orderedLabels(p.labels, p.def))}`;
   }
-  return `${p.def.scope}:${p.def.key}:${JSON.stringify(orderedLabels(p.labels))}`;
+  return `${p.def.scope}:${p.def.key}:${JSON.stringify(orderedLabels(p.labels, p.def))}`;
 }
 
 function targetKey(t: Target): string {
