@@ -21,7 +21,7 @@ export interface FloorFigures {
   steadyCollect: Stats;
   /** CPU (user + system, all threads) of discover + collect, cycles after the first. */
   steadyCpu: Stats;
-  /** The collect stage's time outside every collector: the ns/net check after reading, the sweep, the series budget. */
+  /** The collect stage's time outside every collector: the liveness check after reading, the sweep, the series budget. */
   stageOther: Stats;
   /** V8's garbage-collection pauses during discover + collect (inside any of the parts above). */
   gc: Stats;
@@ -77,7 +77,7 @@ export function floorSection(rows: Row[], at: Row): string[] {
   return [
     'Against the syscall floor (`bench/floor.c`, in C, run right after the worker on exactly the files its collect stage kept open; ' +
       'medians over the steady cycles, the first (cold) one left out): the warm floor is readdir /proc + readlink ns/net of every pid ("scan", ' +
-      'what procfs discovery cannot avoid) plus `pread` to end of file on descriptors kept open; the cold floor opens, reads and closes the same files instead. ' +
+      'what procfs discovery cannot avoid) plus `pread` on descriptors kept open, to the end of each file as the agent reads it (until a read returns 0, or a short read where the kernel makes the file whole: `src/procfs/read.ts`); the cold floor opens, reads and closes the same files instead. ' +
       'CPU is user + system time of each process (the worker\'s includes its GC threads): on a shared machine it moves less than wall time.',
     '',
     '| namespaces | steady cycle ms med / p95 (discover + collect) | warm floor ms (scan + pread) | × warm floor | CPU ms: steady cycle / warm floor (×) | cold first cycle ms | cold floor ms (scan + open/read/close) | × cold floor |',
@@ -100,7 +100,7 @@ export function floorSection(rows: Row[], at: Row): string[] {
       const ms = c.ms ? `${medP95(c.ms)} | ${us(c.ms.median)}` : '— | —';
       return `| ${c.name} | ${files} | ${ms} | ${c.floorMs ? f1(c.floorMs.median) : '—'} | ${c.ms && c.floorMs ? x(c.ms.median, c.floorMs.median) : '—'} |`;
     }),
-    `| collect stage, outside collectors (ns/net check after reading, sweep, series budget) | — | ${medP95(at.stageOther)} | ${us(at.stageOther.median)} | — | — |`,
+    `| collect stage, outside collectors (liveness check after reading: one readdir, ns/net links of files opened this cycle; sweep; series budget) | — | ${medP95(at.stageOther)} | ${us(at.stageOther.median)} | — | — |`,
     `| of all the above: V8 garbage collection (pauses inside whichever part they fell in) | — | ${medP95(at.gc)} | ${us(at.gc.median)} | — | — |`,
     `| **whole steady cycle** | all (${at.floor.descriptors}) | ${medP95(at.steady)} | ${us(at.steady.median)} | ${f1(at.floor.whole.median)} (scan + files) | **${x(at.steady.median, at.floor.whole.median)}** |`,
     ...(at.floor.missing > 0 ? ['', `${at.floor.missing} kept file(s) could not be opened by the floor (their process left between the worker and the floor).`] : []),
