@@ -25,7 +25,7 @@ const FIELDS: [string, string, string, string][] = [
 ];
 
 /** Each interface's series carry its name (OTLP: the semantic conventions' network.interface.name). */
-const IFACE_LABELS = [{ key: 'interface', otel: 'network.interface.name' }] as const;
+const IFACE_LABELS = [{ key: 'interface', otel: 'network.interface.name', agentTag: 'iface' }] as const;
 
 const DEFS: [MetricDef, Way, string][] = (['rx', 'tx'] as const).flatMap((way) =>
   FIELDS.map(([name, field, word, unit]): [MetricDef, Way, string] => {
@@ -40,6 +40,7 @@ const DEFS: [MetricDef, Way, string][] = (['rx', 'tx'] as const).flatMap((way) =
       source: `dev ${dir} ${field}`,
       agent: `net.if.${way === 'rx' ? 'in' : 'out'}.${name}`,
       labels: IFACE_LABELS,
+      json: { section: 'interfaces' },
     });
     return [def, way, field];
   }),

@@ -48,12 +48,30 @@ export interface MetricDef {
    * of their own.
    */
   labels?: readonly SampleLabel[];
+  /** Where the JSON document puts the samples of a metric with labels (required with `labels`). */
+  json?: JsonPlace;
 }
 
 /** A label of a metric's samples (MetricDef.labels). */
 export interface SampleLabel {
   key: string;
+  /** The OTLP attribute name, when the semantic conventions have one. */
   otel?: string;
+  /** The tag the falcon-plus agent gives the same label (`iface`), for `sinks.falcon.naming: agent`. */
+  agentTag?: string;
+}
+
+/**
+ * The JSON document's place for a labelled metric's samples, under each target: `section` holds,
+ * for metrics with one label, an object by that label's value (`interfaces: { eth0: {…} }`), for
+ * metrics with several, rows of the labels and the values (`flows: [{ direction, class, proto,
+ * bytes, packets }]`), each value under `field` (default: the metric key). Rows are sorted by
+ * `order`: each label by its listed values first, then by name.
+ */
+export interface JsonPlace {
+  section: string;
+  field?: string;
+  order?: readonly { key: string; values?: readonly string[] }[];
 }
 
 /** Every sample label key the definitions declare, each once, in order of first declaration. */
@@ -73,7 +91,7 @@ export function kernelPageSize(): number {
   return pageSize;
 }
 
-type Names = Pick<MetricDef, 'key' | 'falcon' | 'prom' | 'otel' | 'unit' | 'help' | 'source'> & Pick<MetricDef, 'family' | 'agent' | 'labels'>;
+type Names = Pick<MetricDef, 'key' | 'falcon' | 'prom' | 'otel' | 'unit' | 'help' | 'source'> & Pick<MetricDef, 'family' | 'agent' | 'labels' | 'json'>;
 
 /** A per-namespace gauge. */
 export const namespaceGauge = (n: Names): MetricDef => ({ kind: 'gauge', scope: 'namespace', ...n });

@@ -8,25 +8,12 @@ export const CORE_STATS = ['established', 'inuse', 'timewait', 'orphan', 'total'
 
 /**
  * key → value for a target's namespace-scoped samples of one kind; host-wide ones, and samples
- * with labels of their own (one of several series of a key, see labelledValues), are left out.
+ * with labels of their own (one of several series of a key: deliver/stdout/json-sections.ts), are left out.
  */
 export function namespaceValues(r: TargetSamples, kind: MetricDef['kind'] = 'gauge'): Map<string, number> {
   const m = new Map<string, number>();
   for (const s of r.samples) if (s.def.scope === 'namespace' && s.def.kind === kind && s.labels === undefined) m.set(s.def.key, s.value);
   return m;
-}
-
-/** label value → key → value, for a target's samples carrying label `name` (e.g. interface → eth0 → if_rx_bytes). */
-export function labelledValues(r: TargetSamples, name: string): Map<string, Map<string, number>> {
-  const out = new Map<string, Map<string, number>>();
-  for (const s of r.samples) {
-    const v = s.labels?.[name];
-    if (v === undefined) continue;
-    let m = out.get(v);
-    if (!m) out.set(v, (m = new Map()));
-    m.set(s.def.key, s.value);
-  }
-  return out;
 }
 
 /** key → value of the host-wide samples (only the host target carries them). */

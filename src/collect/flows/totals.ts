@@ -8,18 +8,22 @@ import { Sample, Target } from '../../core/model';
 
 /** A series per direction × connection class × protocol (see the header). */
 const FLOW_LABELS = [{ key: 'direction' }, { key: 'class' }, { key: 'proto' }] as const;
+/** The JSON document's `flows` rows, by class, proto, then out before in. */
+const FLOW_ORDER = [{ key: 'class' }, { key: 'proto' }, { key: 'direction', values: ['out', 'in'] }] as const;
 
 export const flowBytes = namespaceCounter({
   key: 'flow_bytes', falcon: 'flow.bytes', prom: 'sockpulse_flow_bytes_total', otel: 'sockpulse.flow.bytes', unit: 'By',
   help: 'Bytes the namespace sent (direction=out) or received (direction=in) on tracked connections, by connection class and protocol, since the agent started',
   source: 'nf_conntrack bytes= (per direction; needs net.netfilter.nf_conntrack_acct=1)',
   labels: FLOW_LABELS,
+  json: { section: 'flows', field: 'bytes', order: FLOW_ORDER },
 });
 export const flowPackets = namespaceCounter({
   key: 'flow_packets', falcon: 'flow.packets', prom: 'sockpulse_flow_packets_total', otel: 'sockpulse.flow.packets', unit: '{packet}',
   help: 'Packets the namespace sent (direction=out) or received (direction=in) on tracked connections, by connection class and protocol, since the agent started',
   source: 'nf_conntrack packets= (per direction; needs net.netfilter.nf_conntrack_acct=1)',
   labels: FLOW_LABELS,
+  json: { section: 'flows', field: 'packets', order: FLOW_ORDER },
 });
 
 interface Series {

@@ -94,15 +94,19 @@ export interface ItemContext {
 /**
  * naming `agent`: a point of a container (or pod) whose endpoint is its own, of a metric the
  * falcon-plus agent also reports (MetricDef.agent), goes out as the agent sends it: its name
- * without prefix and its tags only (`iface=<name>` on interface counters, none otherwise), so the
+ * without prefix and its tags only (the labels its definition gives an agent tag: `iface=<name>` on
+ * interface counters; none otherwise), so the
  * series is `ss.estab` of endpoint `web-1`, as a host's is `ss.estab` of its own endpoint. Points
  * whose endpoint falls back to the host name, and the host's own, keep sockpulse names: the host's
  * agent reports those itself, and two writers of one series would overwrite each other.
  */
 function agentItem(p: Point, endpoint: string, c: ItemContext): { metric: string; tags: string } | undefined {
   if (c.naming !== 'agent' || !p.def.agent || !p.target || p.target.scope === 'host' || endpoint === c.hostname) return undefined;
-  const iface = label(p.labels, 'interface');
-  return { metric: p.def.agent, tags: iface === undefined ? '' : `iface=${sanitize(iface)}` };
+  const tags = (p.def.labels ?? []).flatMap((l) => {
+    const v = l.agentTag === undefined ? undefined : label(p.labels, l.key);
+    return v === undefined ? [] : [`${l.agentTag}=${sanitize(v)}`];
+  });
+  return { metric: p.def.agent, tags: tags.join(',') };
 }
 
 export function endpointOf(p: Point, c: ItemContext): string {
