@@ -117,6 +117,7 @@ describeRoot('Docker engine faults under a running agent (private engine)', () =
 
     // 2. Engine stopped (SIGTERM; --live-restore keeps the container running).
     const [aStop, dStop] = [auto.docs.length, dock.docs.length];
+    const aLogsAtStop = auto.logs.length;
     await eng.stop();
     expect(fs.existsSync(`/proc/${c.pid}`)).toBe(true);
     const aFirstDown = await auto.waitFor('procfs', (d) => d.cycle.discovery === 'procfs', aStop);
@@ -128,6 +129,7 @@ describeRoot('Docker engine faults under a running agent (private engine)', () =
 
     // 3. Engine started again on the same socket: back to the engine, same agents.
     const [aUp, dUp] = [auto.docs.length, dock.docs.length];
+    const aLogsAtStart = auto.logs.length;
     await eng.start();
     const aBack = await auto.waitFor('docker again', viaDocker(c.id), aUp);
     const dBack = await dock.waitFor('docker again', viaDocker(c.id), dUp);
@@ -150,7 +152,10 @@ describeRoot('Docker engine faults under a running agent (private engine)', () =
     const fromDocker = auto.docs.findIndex((d) => d.cycle.discovery === 'docker');
     const aSources = auto.docs.slice(fromDocker).map((d) => d.cycle.discovery).join(',').replace(/(\w+)(,\1)+/g, '$1');
     expect(aSources).toBe('docker,procfs,docker');
-    expect(auto.count(SWITCH_TO_PROCFS)).toBe(1);
+    // One line for the switch the stop caused, while the engine was down. (Outside that window a
+    // loaded machine may add one: a first cycle cut by its deadline, as the documents may say
+    // "auto", or the cycle SIGTERM aborts at the end; the documents above show there was no flapping.)
+    expect(auto.logs.slice(aLogsAtStop, aLogsAtStart).filter((l) => l.msg === SWITCH_TO_PROCFS)).toHaveLength(1);
     expect(auto.count(SWITCH_TO_DOCKER)).toBe(2); // at start, and after the restart
     expect(auto.logs.filter((l) => l.msg === SWITCH_TO_DOCKER).map((l) => l.level)).toEqual([30, 30]);
 
