@@ -1,17 +1,30 @@
-// A lock across jest workers for suites that need the host's namespaces to themselves:
-// identity-reuse waits for the kernel to hand a freed inode out again, which the suites that
-// churn namespaces next to it (churn, docker-churn) would take first; docker-faults' `auto` agent
-// scans every namespace on the host within a 0.8 s deadline, which churn's 2000 would break. mkdir is atomic; the lock names
-// its owner's pid, so one left by a killed run is taken over.
+// Locks across jest workers for suites that need part of the host to themselves. mkdir is atomic;
+// a lock names its owner's pid, so one left by a killed run is taken over.
+// - namespaces: identity-reuse waits for the kernel to hand a freed inode out again, which the
+//   suites that churn namespaces next to it (churn, docker-churn) would take first; docker-faults'
+//   `auto` agent scans every namespace on the host within a 0.8 s deadline, which churn's 2000
+//   would break.
+// - pids: identity-reuse and cri-known set /proc/sys/kernel/ns_last_pid to have a pid reused;
+//   cri-cold needs a pod's pause to get a lower pid than its containers (the scan reads the first
+//   process of each namespace), which such a write — or the pid counter wrapping — breaks.
+// Taken in that order when both are needed.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isAlive } from './procs';
 
-const LOCK = path.join(os.tmpdir(), 'sockpulse-test-netns.lock');
+/** Waits (up to `ms`) for the namespaces lock; resolves with its release. */
+export function exclusiveNamespaces(ms = 300_000): Promise<() => void> {
+  return exclusive('netns', ms);
+}
 
-/** Waits (up to `ms`) for the lock; resolves with its release. */
-export async function exclusiveNamespaces(ms = 300_000): Promise<() => void> {
+/** Waits (up to `ms`) for the pids lock; resolves with its release. */
+export function exclusivePids(ms = 300_000): Promise<() => void> {
+  return exclusive('pids', ms);
+}
+
+async function exclusive(name: string, ms: number): Promise<() => void> {
+  const LOCK = path.join(os.tmpdir(), `sockpulse-test-${name}.lock`);
   const end = Date.now() + ms;
   for (;;) {
     try {

@@ -13,6 +13,7 @@ import { ScanRule } from '../../src/discover/cri/sandbox-scan';
 import { compileFilters } from '../../src/discover/filters';
 import { moveToCgroup } from '../helpers/cgroup-move';
 import { describeRoot, requireTool } from '../helpers/env';
+import { exclusivePids } from '../helpers/exclusive';
 import { GrpcProxy, startGrpcProxy } from '../helpers/grpc-proxy';
 import { Pod, PrivateContainerd, leftovers } from '../helpers/private-containerd';
 
@@ -49,11 +50,18 @@ describeCri('CRI cold cycle: new pods found by a /proc scan', () => {
     return [out, proxy.calls.slice(before).filter((m) => m !== 'Version').sort()];
   };
 
+  let releasePids: (() => void) | undefined;
   beforeAll(async () => {
+    // The scan takes each namespace's first process for its pause: no suite may set ns_last_pid
+    // meanwhile, and the counter must not wrap (pid_max is 32768 here) while pods are made.
+    releasePids = await exclusivePids();
+    const max = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+    if (max - Number(fs.readFileSync('/proc/sys/kernel/ns_last_pid', 'utf8')) < 5000) fs.writeFileSync('/proc/sys/kernel/ns_last_pid', '300');
     rt = await PrivateContainerd.create();
     proxy = await startGrpcProxy(rt.socketPath);
-  }, 120_000);
+  }, 420_000);
   afterAll(async () => {
+    releasePids?.();
     for (const d of open) await d.close();
     await proxy?.close();
     if (rt) {

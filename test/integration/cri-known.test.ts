@@ -14,6 +14,7 @@ import { CriClient, CriContainer, PodSandbox } from '../../src/discover/cri/clie
 import { CriDiscovery } from '../../src/discover/cri/discovery';
 import { compileFilters } from '../../src/discover/filters';
 import { describeRoot, requireTool } from '../helpers/env';
+import { exclusivePids } from '../helpers/exclusive';
 import { NetnsProc, killAllNetns, netnsInode, spawnInNetns } from '../helpers/netns';
 import { Pod, PrivateContainerd, leftovers } from '../helpers/private-containerd';
 
@@ -107,17 +108,20 @@ describeCri('CRI discovery: what is kept of known pods', () => {
     return [out, lag.statusOf.slice(before)];
   };
 
+  let releasePids: (() => void) | undefined;
   beforeAll(async () => {
+    releasePids = await exclusivePids(); // it sets ns_last_pid
     rt = await PrivateContainerd.create();
     const log = createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() }));
     const filter = compileFilters({ include_names: [], exclude_names: [], include_labels: [], exclude_labels: [] });
     d = new CriDiscovery({ sockets: [rt.socketPath], configured: true, timeoutMs: 5000, statusConcurrency: 4 }, { procRoot: '/proc', copyLabels: [], filter, hasIncludeFilter: false }, log, lag.make);
-  }, 120_000);
+  }, 420_000);
   afterEach(async () => {
     lag.held.clear();
     await killAllNetns();
   });
   afterAll(async () => {
+    releasePids?.();
     await d?.close();
     if (rt) {
       await rt.destroy();

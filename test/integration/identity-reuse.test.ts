@@ -15,7 +15,7 @@ import { NetnsProc, spawnInNetns } from '../helpers/netns';
 import { UdpCapture } from '../helpers/statsd-server';
 import { OtlpReceiver } from '../helpers/otlp-receiver';
 import { Mix } from '../helpers/sockmix';
-import { exclusiveNamespaces } from '../helpers/exclusive';
+import { exclusiveNamespaces, exclusivePids } from '../helpers/exclusive';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const live: NetnsProc[] = [];
@@ -129,10 +129,15 @@ const targetOf = (d: Doc, netns: number): DocTarget | undefined => d.targets.fin
 describeRoot('identity reuse on the real kernel (procfs discovery, daemon)', () => {
   const agents: AgentRun[] = [];
   let release: (() => void) | undefined;
+  let releasePids: (() => void) | undefined;
   beforeAll(async () => {
     release = await exclusiveNamespaces(); // no other suite's namespaces take the freed inodes
-  }, 310_000);
-  afterAll(() => release?.());
+    releasePids = await exclusivePids(); // it sets ns_last_pid
+  }, 620_000);
+  afterAll(() => {
+    releasePids?.();
+    release?.();
+  });
   const reset = async () => {
     await Promise.all([...agents.splice(0).map((a) => a.stop()), ...live.splice(0).map((p) => p.kill())]);
   };
