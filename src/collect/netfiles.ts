@@ -114,6 +114,28 @@ export class NetFiles {
     return this.memo(textKey(file), () => (file === 'snmp' ? this.required(file) : this.optional(file)));
   }
 
+  /**
+   * A counter file read without making its text, for a parser that reads the bytes in place
+   * (protocol-layouts.ts): `buf`'s first `len` bytes, valid only until the next read of any file;
+   * null when the file is absent. Undefined when its text was already made this cycle: use text().
+   * A caller that needs the text after all gives it back with keepText, so the file is not read twice.
+   */
+  bytes(file: 'netstat' | 'snmp6'): { buf: Buffer; len: number } | null | undefined {
+    if (this.cache?.has(textKey(file))) return undefined;
+    const len = unlessGone(() => this.fill(this.netDir(), file, shortReadIsEnd(file)));
+    if (len === undefined) {
+      this.required('sockstat'); // as optional(): absent, or the process left?
+      (this.cache ??= new Map()).set(textKey(file), undefined);
+      return null;
+    }
+    return { buf: this.files.buffer, len };
+  }
+
+  /** The text of a file read by bytes(), made by the caller from those bytes: text() returns it. */
+  keepText(file: CounterFile, text: string): void {
+    (this.cache ??= new Map()).set(textKey(file), text);
+  }
+
   /** Records what is wrong with a file a collector parsed itself, once per file and cycle. */
   damaged(file: CounterFile, problems: readonly string[]): void {
     if (problems.length === 0 || this.reported?.has(file)) return;
@@ -221,9 +243,15 @@ export class NetFiles {
   }
 
   private read(dir: string, name: string, endBelow: number): string {
+    const len = this.fill(dir, name, endBelow); // first: the buffer may grow, and be another one
+    return this.files.buffer.toString('latin1', 0, len);
+  }
+
+  /** Reads into the kept files' buffer; returns the length. */
+  private fill(dir: string, name: string, endBelow: number): number {
     const before = this.files.opened;
     try {
-      return this.files.read(this.id, dir, name, endBelow);
+      return this.files.fill(this.id, dir, name, endBelow);
     } finally {
       if (this.files.opened !== before) this.opened = true;
     }

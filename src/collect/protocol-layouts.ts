@@ -19,13 +19,16 @@ export interface HeaderPicks {
   defs: MetricDef[];
 }
 
-/** snmp/netstat: one entry per header + values pair; `picks` undefined when the section is not read. */
-type TableLayout = { header: string; section: string; picks: HeaderPicks | undefined }[];
+/**
+ * snmp/netstat: one entry per header + values pair; `picks` undefined when the section is not
+ * read. The strings' bytes too (latin1), for texts read in place from the reader's buffer.
+ */
+type TableLayout = { header: string; section: string; headerB: Buffer; sectionB: Buffer; picks: HeaderPicks | undefined }[];
 /**
  * snmp6: one entry per line, its name and the spaces up to the value (the kernel pads names to
  * one width); `def` null when the name is not selected.
  */
-type Snmp6Layout = { prefix: string; def: MetricDef | null }[];
+type Snmp6Layout = { prefix: string; prefixB: Buffer; def: MetricDef | null }[];
 
 /** Layouts remembered per file: namespaces differ (IcmpMsg, per-type ICMPv6 lines once seen). */
 const LAYOUTS = 4;
@@ -34,6 +37,24 @@ const values: number[] = [];
 export class Layouts {
   private tables: TableLayout[] = [];
   private snmp6s: Snmp6Layout[] = [];
+
+  /**
+   * readBytes is read for a file's bytes as they lie in the reader's buffer (`buf[0, len)`, the
+   * latin1 encoding of its text): the same matches and the same samples, without making the text
+   * (7 KB a namespace for netstat and snmp6). false: the caller makes the text and goes on with it.
+   */
+  readBytes(buf: Buffer, len: number, out: Sample[]): boolean {
+    const mark = out.length;
+    for (const l of this.tables) {
+      if (readTableBytes(buf, len, l, out)) return true;
+      out.length = mark;
+    }
+    for (const l of this.snmp6s) {
+      if (readSnmp6Bytes(buf, len, l, out)) return true;
+      out.length = mark;
+    }
+    return false;
+  }
 
   /** Reads `text` into `out` when it matches a layout; false (and `out` as it was) otherwise. */
   read(text: string, out: Sample[]): boolean {
@@ -64,7 +85,13 @@ export class Layouts {
       const e2 = lineEnd(text, e1 + 1);
       if (!text.startsWith(`${section}:`, e1 + 1) || text.charCodeAt(e2 - 1) === 13) return;
       const picks = picksOf(section, header, colon);
-      layout.push({ header: flat(header), section: flat(section), picks: picks && picks.picks.length > 0 ? picks : undefined });
+      layout.push({
+        header: flat(header),
+        section: flat(section),
+        headerB: Buffer.from(header, 'latin1'),
+        sectionB: Buffer.from(section, 'latin1'),
+        picks: picks && picks.picks.length > 0 ? picks : undefined,
+      });
       pos = e2 + 1;
     }
     remember(this.tables, layout);
@@ -82,7 +109,8 @@ export class Layouts {
       while (j < e && isSpace(text.charCodeAt(j))) j++;
       const def = defOf(text.slice(pos, i));
       if (def === undefined || j === i) return;
-      layout.push({ prefix: flat(text.slice(pos, j)), def });
+      const prefix = text.slice(pos, j);
+      layout.push({ prefix: flat(prefix), prefixB: Buffer.from(prefix, 'latin1'), def });
       pos = e + 1;
     }
     remember(this.snmp6s, layout);
@@ -172,4 +200,97 @@ function readSnmp6(text: string, layout: Snmp6Layout, out: Sample[]): boolean {
 /** As protocols.ts puts a value: only a setting (a gauge such as Tcp MaxConn -1) may be negative. */
 function put(def: MetricDef, v: number, out: Sample[]): void {
   if (v >= 0 || def.kind === 'gauge') out.push({ def, value: v });
+}
+
+// The same three readers over bytes. A text made by latin1 has one character per byte with the
+// byte's code, so every comparison and number below is the one above, byte for character.
+
+/** Whether `s` is in `b[0, len)` at `pos`: a native comparison for long strings (header lines), a loop for short ones. */
+function sameBytesAt(b: Buffer, len: number, pos: number, s: Buffer): boolean {
+  const n = s.length;
+  if (pos + n > len) return false;
+  if (n > 64) return b.compare(s, 0, n, pos, pos + n) === 0;
+  for (let k = 0; k < n; k++) if (b[pos + k] !== s[k]) return false;
+  return true;
+}
+
+/** Where the line from `from` ends in `b[0, len)`: its '\n', or `len`. */
+function lineEndBytes(b: Buffer, len: number, from: number): number {
+  let i = from;
+  while (i < len && b[i] !== 10) i++;
+  return i;
+}
+
+/** decimalAt over bytes; undefined also for more than 15 digits (the text path decides those exactly). */
+function decimalBytes(b: Buffer, from: number, to: number): number | undefined {
+  const neg = from < to && b[from] === 45;
+  const start = neg ? from + 1 : from;
+  const n = to - start;
+  if (n <= 0 || n > 15) return undefined;
+  let v = 0;
+  for (let i = start; i < to; i++) {
+    const c = b[i];
+    if (c < 48 || c > 57) return undefined;
+    v = v * 10 + (c - 48);
+  }
+  return neg ? -v : v;
+}
+
+/** isSpace for a latin1 byte. */
+function spaceByte(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160;
+}
+
+function readTableBytes(b: Buffer, len: number, layout: TableLayout, out: Sample[]): boolean {
+  let pos = 0;
+  for (const { headerB, sectionB, picks } of layout) {
+    if (!sameBytesAt(b, len, pos, headerB) || pos + headerB.length >= len || b[pos + headerB.length] !== 10) return false;
+    const p = pos + headerB.length + 1;
+    if (!sameBytesAt(b, len, p, sectionB) || p + sectionB.length >= len || b[p + sectionB.length] !== 58) return false;
+    const e = lineEndBytes(b, len, p);
+    if (b[e - 1] === 13) return false;
+    if (picks && !pickValuesBytes(b, p + sectionB.length + 1, e, picks, out)) return false;
+    pos = e + 1;
+  }
+  return pos >= len;
+}
+
+function pickValuesBytes(b: Buffer, from: number, to: number, h: HeaderPicks, out: Sample[]): boolean {
+  let count = 0;
+  let k = 0;
+  for (let i = from; i < to; ) {
+    let c = b[i];
+    while (i < to && (c === 32 || c === 9)) c = b[++i];
+    if (i >= to) break;
+    const start = i;
+    while (i < to && c !== 32 && c !== 9) c = b[++i];
+    if (k < h.picks.length && h.picks[k] === count) {
+      const v = decimalBytes(b, start, i);
+      if (v === undefined) return false;
+      values[k++] = v;
+    }
+    count++;
+  }
+  if (count !== h.count) return false;
+  for (let j = 0; j < k; j++) put(h.defs[j], values[j], out);
+  return true;
+}
+
+function readSnmp6Bytes(b: Buffer, len: number, layout: Snmp6Layout, out: Sample[]): boolean {
+  let pos = 0;
+  for (const { prefixB, def } of layout) {
+    if (!sameBytesAt(b, len, pos, prefixB)) return false;
+    const p = pos + prefixB.length;
+    const e = lineEndBytes(b, len, p);
+    if (e === p) return false; // no value
+    if (def) {
+      const v = decimalBytes(b, p, e);
+      if (v === undefined) return false;
+      put(def, v, out);
+    } else {
+      for (let i = p; i < e; i++) if (spaceByte(b[i])) return false; // more words than two
+    }
+    pos = e + 1;
+  }
+  return pos >= len;
 }

@@ -53,10 +53,20 @@ class ProtocolCounters {
   collect(_t: Target, files: NetFiles): Sample[] {
     const out: Sample[] = [];
     for (const [file, only] of this.cfg.plan) {
-      const text = files.text(file);
-      if (text === undefined) continue;
       let layouts = this.layouts.get(file);
       if (!layouts) this.layouts.set(file, (layouts = new Layouts()));
+      // netstat and snmp6 are this collector's alone: read in place from the reader's buffer,
+      // their text made only when a layout does not match (snmp's text is shared with snmp.ts).
+      if (file !== 'snmp') {
+        const got = files.bytes(file);
+        if (got === null) continue; // absent
+        if (got !== undefined) {
+          if (layouts.readBytes(got.buf, got.len, out)) continue;
+          files.keepText(file, got.buf.toString('latin1', 0, got.len));
+        }
+      }
+      const text = files.text(file);
+      if (text === undefined) continue;
       if (layouts.read(text, out)) continue;
       const problems: string[] = [];
       if (file === 'snmp6') this.snmp6(text, problems, out);

@@ -47,11 +47,17 @@ export class KeptFiles {
    * read that is its end (procfs/read.ts, SHORT_READ_IS_END).
    */
   read(identity: string, dir: string, name: string, endBelow = 0): string {
+    const len = this.fill(identity, dir, name, endBelow); // first: the buffer may grow, and be another one
+    return this.reader.buffer.toString('latin1', 0, len);
+  }
+
+  /** read() without the string: the content is `buffer`'s first bytes (until the next read); returns their count. */
+  fill(identity: string, dir: string, name: string, endBelow = 0): number {
     let files = this.byId.get(identity);
     let kept = files?.get(name);
     if (kept === undefined) {
       this.opened++;
-      if (this.open >= this.max) return this.reader.read(dir + name, endBelow);
+      if (this.open >= this.max) return this.reader.fillPath(dir + name, endBelow);
       const fd = fs.openSync(dir + name, 'r');
       if (!files) this.byId.set(identity, (files = new Map()));
       files.set(name, (kept = { fd, period: this.period }));
@@ -59,11 +65,16 @@ export class KeptFiles {
     }
     kept.period = this.period;
     try {
-      return this.reader.readFd(kept.fd, endBelow);
+      return this.reader.fill(kept.fd, endBelow);
     } catch (err) {
       this.drop(identity, name);
       throw err;
     }
+  }
+
+  /** Where fill() leaves a file's content: valid until the next read. */
+  get buffer(): Buffer {
+    return this.reader.buffer;
   }
 
   /** Closes every descriptor of one identity (a target found gone). */

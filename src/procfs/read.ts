@@ -67,9 +67,15 @@ export class ProcReader {
 
   /** Returns the file's text, or throws the fs error (ENOENT when the file or process is gone). */
   read(path: string, endBelow = 0): string {
+    const len = this.fillPath(path, endBelow); // first: the buffer may grow, and be another one
+    return this.buf.toString('latin1', 0, len);
+  }
+
+  /** Reads the file into `buffer`; returns its length. */
+  fillPath(path: string, endBelow = 0): number {
     const fd = fs.openSync(path, 'r');
     try {
-      return this.readFd(fd, endBelow);
+      return this.fill(fd, endBelow);
     } finally {
       fs.closeSync(fd);
     }
@@ -81,6 +87,12 @@ export class ProcReader {
    * (SHORT_READ_IS_END); 0: read until a read returns 0.
    */
   readFd(fd: number, endBelow = 0): string {
+    const len = this.fill(fd, endBelow); // first: the buffer may grow, and be another one
+    return this.buf.toString('latin1', 0, len);
+  }
+
+  /** readFd's reading without the string: the content is `buffer`'s first bytes; returns their count. */
+  fill(fd: number, endBelow = 0): number {
     let len = 0;
     for (;;) {
       if (len === this.buf.length) this.grow();
@@ -89,7 +101,12 @@ export class ProcReader {
       len += n;
       if (n === 0 || (n < room && n < endBelow)) break;
     }
-    return this.buf.toString('latin1', 0, len);
+    return len;
+  }
+
+  /** Where fill() and fillPath() leave the content: valid until the next read. */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   private grow(): void {
