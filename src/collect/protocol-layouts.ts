@@ -4,13 +4,14 @@
 // was parsed clean (no problem found), its layout is remembered: the header lines (snmp, netstat)
 // or the names (snmp6) in order, with the selected word indexes and their definitions. A text
 // that matches a remembered layout exactly — every header line and name, every value line's
-// section, every line's word count, every selected value a whole number — is read in place, with
-// no string made. Anything else (IcmpMsg appearing, a damaged line, a CR) is not read here; the
+// section, every line's word count, every selected value a whole number — is read in place from
+// its bytes, with no string made (netstat and snmp6 straight from the reader's buffer; snmp, whose
+// text the snmp collector already made, written into a scratch buffer). Anything else (IcmpMsg appearing, a damaged line, a CR) is not read here; the
 // collector then parses it the slow way, which says what is wrong, and learns the new layout.
 // Both ways give the same samples in the same order.
 import { MetricDef } from '../core/metrics';
 import { Sample } from '../core/model';
-import { decimalAt, isSpace, lineEnd } from '../procfs/lines';
+import { decimal, isSpace, lineEnd } from '../procfs/lines';
 
 /** A header line's selection: which word indexes to read, as which metrics (protocols.ts). */
 export interface HeaderPicks {
@@ -19,16 +20,13 @@ export interface HeaderPicks {
   defs: MetricDef[];
 }
 
-/**
- * snmp/netstat: one entry per header + values pair; `picks` undefined when the section is not
- * read. The strings' bytes too (latin1), for texts read in place from the reader's buffer.
- */
-type TableLayout = { header: string; section: string; headerB: Buffer; sectionB: Buffer; picks: HeaderPicks | undefined }[];
+/** snmp/netstat: one entry per header + values pair, as bytes; `picks` undefined when the section is not read. */
+type TableLayout = { header: Buffer; section: Buffer; picks: HeaderPicks | undefined }[];
 /**
  * snmp6: one entry per line, its name and the spaces up to the value (the kernel pads names to
  * one width); `def` null when the name is not selected.
  */
-type Snmp6Layout = { prefix: string; prefixB: Buffer; def: MetricDef | null }[];
+type Snmp6Layout = { prefix: Buffer; def: MetricDef | null }[];
 
 /** Layouts remembered per file: namespaces differ (IcmpMsg, per-type ICMPv6 lines once seen). */
 const LAYOUTS = 4;
@@ -39,32 +37,18 @@ export class Layouts {
   private snmp6s: Snmp6Layout[] = [];
 
   /**
-   * readBytes is read for a file's bytes as they lie in the reader's buffer (`buf[0, len)`, the
-   * latin1 encoding of its text): the same matches and the same samples, without making the text
-   * (7 KB a namespace for netstat and snmp6). false: the caller makes the text and goes on with it.
+   * Reads a file's bytes (`buf[0, len)`: what a read left in the reader's buffer, or a text
+   * written there as latin1, one byte per character) into `out` when they match a layout; false
+   * (and `out` as it was) otherwise.
    */
-  readBytes(buf: Buffer, len: number, out: Sample[]): boolean {
+  read(buf: Buffer, len: number, out: Sample[]): boolean {
     const mark = out.length;
     for (const l of this.tables) {
-      if (readTableBytes(buf, len, l, out)) return true;
+      if (readTable(buf, len, l, out)) return true;
       out.length = mark;
     }
     for (const l of this.snmp6s) {
-      if (readSnmp6Bytes(buf, len, l, out)) return true;
-      out.length = mark;
-    }
-    return false;
-  }
-
-  /** Reads `text` into `out` when it matches a layout; false (and `out` as it was) otherwise. */
-  read(text: string, out: Sample[]): boolean {
-    const mark = out.length;
-    for (const l of this.tables) {
-      if (readTable(text, l, out)) return true;
-      out.length = mark;
-    }
-    for (const l of this.snmp6s) {
-      if (readSnmp6(text, l, out)) return true;
+      if (readSnmp6(buf, len, l, out)) return true;
       out.length = mark;
     }
     return false;
@@ -85,13 +69,7 @@ export class Layouts {
       const e2 = lineEnd(text, e1 + 1);
       if (!text.startsWith(`${section}:`, e1 + 1) || text.charCodeAt(e2 - 1) === 13) return;
       const picks = picksOf(section, header, colon);
-      layout.push({
-        header: flat(header),
-        section: flat(section),
-        headerB: Buffer.from(header, 'latin1'),
-        sectionB: Buffer.from(section, 'latin1'),
-        picks: picks && picks.picks.length > 0 ? picks : undefined,
-      });
+      layout.push({ header: Buffer.from(header, 'latin1'), section: Buffer.from(section, 'latin1'), picks: picks && picks.picks.length > 0 ? picks : undefined });
       pos = e2 + 1;
     }
     remember(this.tables, layout);
@@ -109,8 +87,7 @@ export class Layouts {
       while (j < e && isSpace(text.charCodeAt(j))) j++;
       const def = defOf(text.slice(pos, i));
       if (def === undefined || j === i) return;
-      const prefix = text.slice(pos, j);
-      layout.push({ prefix: flat(prefix), prefixB: Buffer.from(prefix, 'latin1'), def });
+      layout.push({ prefix: Buffer.from(text.slice(pos, j), 'latin1'), def });
       pos = e + 1;
     }
     remember(this.snmp6s, layout);
@@ -123,78 +100,10 @@ export class Layouts {
   }
 }
 
-/**
- * A copy that is not a slice of the text it was cut from: comparing against a slice goes through
- * its parent, several times slower, and would keep that text alive.
- */
-function flat(s: string): string {
-  return JSON.parse(JSON.stringify(s)) as string;
-}
-
-/** Whether `s` is in `text` at `pos`. (startsWith compares a character at a time: ~10× slower on 2 KB lines.) */
-function sameAt(text: string, pos: number, s: string): boolean {
-  return text.substring(pos, pos + s.length) === s;
-}
-
 function remember<T>(list: T[][], layout: T[]): void {
   if (layout.length === 0) return;
   if (list.length >= LAYOUTS) list.pop();
   list.unshift(layout);
-}
-
-function readTable(text: string, layout: TableLayout, out: Sample[]): boolean {
-  let pos = 0;
-  for (const { header, section, picks } of layout) {
-    if (!sameAt(text, pos, header) || text.charCodeAt(pos + header.length) !== 10) return false;
-    const p = pos + header.length + 1;
-    if (!sameAt(text, p, section) || text.charCodeAt(p + section.length) !== 58) return false;
-    const e = lineEnd(text, p);
-    if (text.charCodeAt(e - 1) === 13) return false;
-    if (picks && !pickValues(text, p + section.length + 1, e, picks, out)) return false;
-    pos = e + 1;
-  }
-  return pos >= text.length;
-}
-
-/** The selected values of a value line (words split at spaces and tabs, as netstat.ts pickWords). */
-function pickValues(text: string, from: number, to: number, h: HeaderPicks, out: Sample[]): boolean {
-  let count = 0;
-  let k = 0;
-  for (let i = from; i < to; ) {
-    let c = text.charCodeAt(i);
-    while (i < to && (c === 32 || c === 9)) c = text.charCodeAt(++i);
-    if (i >= to) break;
-    const start = i;
-    while (i < to && c !== 32 && c !== 9) c = text.charCodeAt(++i);
-    if (k < h.picks.length && h.picks[k] === count) {
-      const v = decimalAt(text, start, i, true);
-      if (v === undefined) return false;
-      values[k++] = v;
-    }
-    count++;
-  }
-  if (count !== h.count) return false;
-  for (let j = 0; j < k; j++) put(h.defs[j], values[j], out);
-  return true;
-}
-
-function readSnmp6(text: string, layout: Snmp6Layout, out: Sample[]): boolean {
-  let pos = 0;
-  for (const { prefix, def } of layout) {
-    if (!sameAt(text, pos, prefix)) return false;
-    const p = pos + prefix.length;
-    const e = lineEnd(text, p);
-    if (e === p) return false; // no value
-    if (def) {
-      const v = decimalAt(text, p, e, true); // not a number (a space too): the slow way says so
-      if (v === undefined) return false;
-      put(def, v, out);
-    } else {
-      for (let i = p; i < e; i++) if (isSpace(text.charCodeAt(i))) return false; // more words than two
-    }
-    pos = e + 1;
-  }
-  return pos >= text.length;
 }
 
 /** As protocols.ts puts a value: only a setting (a gauge such as Tcp MaxConn -1) may be negative. */
@@ -202,11 +111,11 @@ function put(def: MetricDef, v: number, out: Sample[]): void {
   if (v >= 0 || def.kind === 'gauge') out.push({ def, value: v });
 }
 
-// The same three readers over bytes. A text made by latin1 has one character per byte with the
-// byte's code, so every comparison and number below is the one above, byte for character.
+// The readers, over bytes. A latin1 text has one byte per character with the character's code,
+// so each comparison and number is the one procfs/lines.ts would make on the text.
 
 /** Whether `s` is in `b[0, len)` at `pos`: a native comparison for long strings (header lines), a loop for short ones. */
-function sameBytesAt(b: Buffer, len: number, pos: number, s: Buffer): boolean {
+function sameAt(b: Buffer, len: number, pos: number, s: Buffer): boolean {
   const n = s.length;
   if (pos + n > len) return false;
   if (n > 64) return b.compare(s, 0, n, pos, pos + n) === 0;
@@ -215,18 +124,19 @@ function sameBytesAt(b: Buffer, len: number, pos: number, s: Buffer): boolean {
 }
 
 /** Where the line from `from` ends in `b[0, len)`: its '\n', or `len`. */
-function lineEndBytes(b: Buffer, len: number, from: number): number {
+function lineEndAt(b: Buffer, len: number, from: number): number {
   let i = from;
   while (i < len && b[i] !== 10) i++;
   return i;
 }
 
-/** decimalAt over bytes; undefined also for more than 15 digits (the text path decides those exactly). */
-function decimalBytes(b: Buffer, from: number, to: number): number | undefined {
+/** decimalAt(text, from, to, true) over bytes: the same numbers and the same refusals. */
+function decimalIn(b: Buffer, from: number, to: number): number | undefined {
   const neg = from < to && b[from] === 45;
   const start = neg ? from + 1 : from;
   const n = to - start;
-  if (n <= 0 || n > 15) return undefined;
+  if (n <= 0 || n > 16) return undefined;
+  if (n > 15) return decimal(b.toString('latin1', from, to), true); // near 2^53: let Number decide exactly
   let v = 0;
   for (let i = start; i < to; i++) {
     const c = b[i];
@@ -236,26 +146,27 @@ function decimalBytes(b: Buffer, from: number, to: number): number | undefined {
   return neg ? -v : v;
 }
 
-/** isSpace for a latin1 byte. */
+/** isSpace (procfs/lines.ts) for a latin1 byte. */
 function spaceByte(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13) || c === 160;
 }
 
-function readTableBytes(b: Buffer, len: number, layout: TableLayout, out: Sample[]): boolean {
+function readTable(b: Buffer, len: number, layout: TableLayout, out: Sample[]): boolean {
   let pos = 0;
-  for (const { headerB, sectionB, picks } of layout) {
-    if (!sameBytesAt(b, len, pos, headerB) || pos + headerB.length >= len || b[pos + headerB.length] !== 10) return false;
-    const p = pos + headerB.length + 1;
-    if (!sameBytesAt(b, len, p, sectionB) || p + sectionB.length >= len || b[p + sectionB.length] !== 58) return false;
-    const e = lineEndBytes(b, len, p);
+  for (const { header, section, picks } of layout) {
+    if (!sameAt(b, len, pos, header) || pos + header.length >= len || b[pos + header.length] !== 10) return false;
+    const p = pos + header.length + 1;
+    if (!sameAt(b, len, p, section) || p + section.length >= len || b[p + section.length] !== 58) return false;
+    const e = lineEndAt(b, len, p);
     if (b[e - 1] === 13) return false;
-    if (picks && !pickValuesBytes(b, p + sectionB.length + 1, e, picks, out)) return false;
+    if (picks && !pickValues(b, p + section.length + 1, e, picks, out)) return false;
     pos = e + 1;
   }
   return pos >= len;
 }
 
-function pickValuesBytes(b: Buffer, from: number, to: number, h: HeaderPicks, out: Sample[]): boolean {
+/** The selected values of a value line (words split at spaces and tabs, as netstat.ts pickWords). */
+function pickValues(b: Buffer, from: number, to: number, h: HeaderPicks, out: Sample[]): boolean {
   let count = 0;
   let k = 0;
   for (let i = from; i < to; ) {
@@ -265,7 +176,7 @@ function pickValuesBytes(b: Buffer, from: number, to: number, h: HeaderPicks, ou
     const start = i;
     while (i < to && c !== 32 && c !== 9) c = b[++i];
     if (k < h.picks.length && h.picks[k] === count) {
-      const v = decimalBytes(b, start, i);
+      const v = decimalIn(b, start, i);
       if (v === undefined) return false;
       values[k++] = v;
     }
@@ -276,15 +187,15 @@ function pickValuesBytes(b: Buffer, from: number, to: number, h: HeaderPicks, ou
   return true;
 }
 
-function readSnmp6Bytes(b: Buffer, len: number, layout: Snmp6Layout, out: Sample[]): boolean {
+function readSnmp6(b: Buffer, len: number, layout: Snmp6Layout, out: Sample[]): boolean {
   let pos = 0;
-  for (const { prefixB, def } of layout) {
-    if (!sameBytesAt(b, len, pos, prefixB)) return false;
-    const p = pos + prefixB.length;
-    const e = lineEndBytes(b, len, p);
+  for (const { prefix, def } of layout) {
+    if (!sameAt(b, len, pos, prefix)) return false;
+    const p = pos + prefix.length;
+    const e = lineEndAt(b, len, p);
     if (e === p) return false; // no value
     if (def) {
-      const v = decimalBytes(b, p, e);
+      const v = decimalIn(b, p, e); // not a number (a space too): the slow way says so
       if (v === undefined) return false;
       put(def, v, out);
     } else {

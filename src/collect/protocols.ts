@@ -28,6 +28,15 @@ export interface ProtocolsConfig {
   maxCounters: number;
 }
 
+/** A reused buffer for a text the layouts read as bytes (snmp: ~1.3 KB). */
+let scratchBuf = Buffer.allocUnsafe(8 * 1024);
+
+/** `text` as latin1 bytes in the scratch buffer (a read's text is latin1: one byte per character). */
+function scratch(text: string): [Buffer, number] {
+  if (scratchBuf.length < text.length) scratchBuf = Buffer.allocUnsafe(2 * text.length);
+  return [scratchBuf, scratchBuf.write(text, 0, 'latin1')];
+}
+
 /** Header lines remembered (the kernel's are the same in every namespace; IcmpMsg's vary). */
 const MAX_HEADERS = 64;
 
@@ -56,18 +65,17 @@ class ProtocolCounters {
       let layouts = this.layouts.get(file);
       if (!layouts) this.layouts.set(file, (layouts = new Layouts()));
       // netstat and snmp6 are this collector's alone: read in place from the reader's buffer,
-      // their text made only when a layout does not match (snmp's text is shared with snmp.ts).
-      if (file !== 'snmp') {
-        const got = files.bytes(file);
-        if (got === null) continue; // absent
-        if (got !== undefined) {
-          if (layouts.readBytes(got.buf, got.len, out)) continue;
-          files.keepText(file, got.buf.toString('latin1', 0, got.len));
-        }
+      // their text made only when no layout matches. snmp's text is made by the snmp collector
+      // (snmp.ts): its bytes are written into a scratch buffer and read the same way.
+      const got = file === 'snmp' ? undefined : files.bytes(file);
+      if (got === null) continue; // absent
+      if (got !== undefined) {
+        if (layouts.read(got.buf, got.len, out)) continue;
+        files.keepText(file, got.buf.toString('latin1', 0, got.len));
       }
       const text = files.text(file);
       if (text === undefined) continue;
-      if (layouts.read(text, out)) continue;
+      if (got === undefined && layouts.read(...scratch(text), out)) continue;
       const problems: string[] = [];
       if (file === 'snmp6') this.snmp6(text, problems, out);
       else this.table(text, only, problems, out);

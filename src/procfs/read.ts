@@ -2,6 +2,7 @@
 // Measured: fs.promises costs a thread-pool hop per file (~3-4x the CPU of a plain read at 1000
 // namespaces), so the hot path reads synchronously.
 import * as fs from 'fs';
+import { decimalAt } from './lines';
 
 /** Codes meaning "this process (or its /proc entry) is gone", not "something is broken". */
 const GONE_CODES = new Set(['ENOENT', 'ESRCH']);
@@ -123,19 +124,7 @@ export function netnsInode(procRoot: string, pid: number): number {
 
 export function parseNsLink(link: string): number {
   // `net:[<digits>]`, checked without a regular expression (one link per pid per cycle).
-  const n = link.startsWith('net:[') && link.endsWith(']') ? decimalIn(link, 5, link.length - 1) : undefined;
+  const n = link.startsWith('net:[') && link.endsWith(']') ? decimalAt(link, 5, link.length - 1) : undefined;
   if (n === undefined) throw Object.assign(new Error(`unexpected namespace link "${link}"`), { code: 'EBADNSLINK' });
   return n;
-}
-
-/** The digits-only number in s[from, to), or undefined. */
-function decimalIn(s: string, from: number, to: number): number | undefined {
-  if (to <= from || to - from > 15) return undefined;
-  let v = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return undefined;
-    v = v * 10 + (c - 48);
-  }
-  return v;
 }

@@ -1,7 +1,10 @@
 // /proc/<pid>/net/snmp as sections of fields (procfs/netstat.ts parses snmp and netstat alike;
 // this is its result without the list of problems, for readers that only look fields up).
 import { CounterSections, parseCounterTable } from './netstat';
-import { decimalAt, isSpace, lineEnd, words } from './lines';
+import { decimalAt, lineEnd, wordSpans, words } from './lines';
+
+/** Word spans of the Tcp value line (wordSpans), reused. */
+const spans: number[] = [];
 
 export type Snmp = CounterSections;
 
@@ -38,18 +41,8 @@ export function tcpCurrEstab(text: string, memo: TcpHeaderMemo): number | undefi
     memo.count = names.length;
     memo.at = names.indexOf('CurrEstab');
   }
-  if (memo.at < 0) return undefined;
-  let count = 0;
-  let value: number | undefined;
-  for (let i = vs + 4; i < ve; ) {
-    while (i < ve && isSpace(text.charCodeAt(i))) i++;
-    if (i === ve) break;
-    const w = i;
-    while (i < ve && !isSpace(text.charCodeAt(i))) i++;
-    if (count === memo.at) value = decimalAt(text, w, i);
-    count++;
-  }
-  return count === memo.count ? value : undefined;
+  if (memo.at < 0 || wordSpans(text, vs + 4, ve, spans) !== memo.count) return undefined;
+  return decimalAt(text, spans[2 * memo.at], spans[2 * memo.at + 1]);
 }
 
 /** A copy that shares nothing with the text it was cut from (a slice would keep that text alive). */
