@@ -21,7 +21,7 @@ const proc = (pid: number, netns: number, cgroup: string) => {
   fs.writeFileSync(path.join(root, String(pid), 'cgroup'), cgroup);
 };
 const scan = (wanted: string[], skip: number[] = []) =>
-  scanSandboxes(new ProcReader(), root, listPids(root).sort((a, b) => Number(a) - Number(b)), new Set(wanted), HOST, new Set(skip));
+  scanSandboxes(new ProcReader(), root, listPids(root), new Set(wanted), HOST, new Set(skip));
 
 beforeEach(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'sp-sbscan-'));
@@ -29,6 +29,13 @@ beforeEach(() => {
   proc(1, HOST, '0::/init.scope\n');
 });
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+describe('listPids', () => {
+  it('lists pids in ascending order, not by name (a pause at 998 comes before its container at 1002)', () => {
+    for (const pid of [1002, 998, 30000, 4, 100001]) proc(pid, 4026532001, '0::/\n');
+    expect(listPids(root)).toEqual(['1', '4', '998', '1002', '30000', '100001']);
+  });
+});
 
 describe('scanSandboxes', () => {
   it('finds each wanted sandbox\'s pause outside the host namespace, with its namespace', () => {
@@ -53,6 +60,12 @@ describe('scanSandboxes', () => {
     proc(100, 4026532001, '0::/sockpulse-cri-x/elsewhere\n');
     proc(101, 4026532001, withId(id('c'))); // its app: passed over with the namespace
     expect(scan([id('b')]).size).toBe(0);
+  });
+
+  it('takes the pause when a container of its pod has a pid that sorts before it by name', () => {
+    proc(998, 4026532001, withId(id('a')));
+    proc(1002, 4026532001, withId(id('c'))); // the app container, started after its pause
+    expect(scan([id('a')])).toEqual(new Map([[id('a'), { pid: 998, netns: 4026532001 }]]));
   });
 
   it('reads one cgroup per namespace and none in known ones', () => {

@@ -43,15 +43,22 @@ export interface Found {
   netns: number;
 }
 
-/** The proc root's pid entries (what the rule weighs, and what scanSandboxes walks). */
+/**
+ * The proc root's pid entries (what the rule weighs, and what scanSandboxes walks), in ascending
+ * pid order. Sorted here: Node lists a directory sorted by name (libuv's scandir), so `1021` came
+ * before `629` and a pod's container could be taken for its pause.
+ */
 export function listPids(procRoot: string): string[] {
-  return fs.readdirSync(procRoot).filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57);
+  return fs
+    .readdirSync(procRoot)
+    .filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57)
+    .sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
  * Sandbox id → its pause process, for the `wanted` ids found outside the host namespace and the
- * `skip` ones (namespaces already known). Stops once every wanted id is found: the real /proc
- * lists pids in ascending order, so the first process found is the lowest.
+ * `skip` ones (namespaces already known). Stops once every wanted id is found. `pids` in ascending
+ * order (listPids), so the first process found in a namespace is its lowest.
  */
 export function scanSandboxes(reader: ProcReader, procRoot: string, pids: string[], wanted: ReadonlySet<string>, hostNetns: number, skip: ReadonlySet<number>): Map<string, Found> {
   const found = new Map<string, Found>();
